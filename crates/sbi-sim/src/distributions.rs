@@ -1,0 +1,1 @@
+//! Distributions the tasks need beyond the priors (Pólya-Gamma, multivariate Student-t mixtures, ...).

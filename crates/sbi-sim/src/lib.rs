@@ -1,0 +1,229 @@
+//! # sbi-sim
+//!
+//! Simulators, priors and the ten benchmark tasks of sbibm 1.1.0 (Lueckmann et
+//! al. 2021), with reference posteriors computed by this crate (analytic,
+//! rejection, Pólya-Gamma Gibbs, many-chain MCMC). Specification:
+//! `shared/spec/sbibm-tasks.md`.
+//!
+//! All arrays are batch-first `ndarray` arrays of `f64`:
+//! parameters `theta: [n, d_theta]`, data `x: [n, d_x]`.
+//!
+//! Randomness is always passed in (`&mut dyn RngCore`); nothing here uses a
+//! global generator. Batched simulation is parallel over rows (rayon) and gives
+//! identical output for a given generator state whatever the thread count:
+//! one `u64` is drawn from the caller's generator and every row gets its own
+//! generator seeded from that value and the row index ([`row_rng`]).
+//!
+//! ```
+//! use sbi_sim::prelude::*;
+//! use rand::SeedableRng;
+//!
+//! let task = task_by_name("two_moons").unwrap();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+//! let theta = task.prior().sample(100, &mut rng);
+//! let x = task.simulator().simulate(theta.view(), &mut rng).unwrap();
+//! assert_eq!(x.dim(), (100, 2));
+//! ```
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
+use rand::RngCore;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+mod error;
+pub use error::SimError;
+
+pub mod data;
+pub mod distributions;
+pub mod mcmc;
+pub mod ode;
+pub mod prior;
+pub mod tasks;
+
+pub use tasks::{TASK_NAMES, all_tasks, task_by_name};
+
+/// Items most users need.
+pub mod prelude {
+    pub use crate::{
+        Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, TASK_NAMES,
+        all_tasks, count_nan_rows, task_by_name,
+    };
+}
+
+/// A prior distribution p(θ) over `d_theta` parameters.
+pub trait Prior: Send + Sync {
+    /// Number of parameters `d_theta`.
+    fn dim(&self) -> usize;
+
+    /// Draws `n` parameter vectors. Returns theta: `[n, d_theta]`. Cannot fail.
+    fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Array2<f64>;
+
+    /// Log-density of each row. theta: `[n, d_theta]` → `[n]`.
+    ///
+    /// Finite inside the support, `-inf` outside. Errors on a wrong width or a
+    /// NaN entry.
+    fn log_prob(&self, theta: ArrayView2<f64>) -> Result<Array1<f64>, SimError>;
+
+    /// Whether one parameter vector `[d_theta]` lies in the support.
+    fn in_support(&self, theta: ArrayView1<f64>) -> bool;
+
+    /// Lower and upper bounds when the support is a box (uniform priors), else `None`.
+    fn bounds(&self) -> Option<(Array1<f64>, Array1<f64>)> {
+        None
+    }
+
+    /// Short human-readable description, e.g. `U[-1, 1]^2`.
+    fn describe(&self) -> String;
+}
+
+/// A stochastic simulator p(x | θ).
+pub trait Simulator: Send + Sync {
+    /// Number of parameters `d_theta`.
+    fn theta_dim(&self) -> usize;
+
+    /// Number of data values `d_x`.
+    fn x_dim(&self) -> usize;
+
+    /// Simulates one data set for one parameter vector `theta: [d_theta]`,
+    /// writing `[d_x]` values into `out`. A failed simulation (e.g. an ODE
+    /// solve that does not converge) writes NaN into every entry of `out`.
+    ///
+    /// `theta` has already been validated (right width, finite).
+    fn simulate_row(&self, theta: ArrayView1<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut1<f64>);
+
+    /// Batched simulation: theta `[n, d_theta]` → x `[n, d_x]`, parallel over rows.
+    ///
+    /// Deterministic for a given state of `rng` whatever the number of threads.
+    /// Errors on a wrong width or a non-finite θ; failed rows are NaN (see
+    /// [`count_nan_rows`]).
+    fn simulate(&self, theta: ArrayView2<f64>, rng: &mut dyn RngCore) -> Result<Array2<f64>, SimError> {
+        check_theta(theta, self.theta_dim())?;
+        let base = rng.next_u64();
+        let mut x = Array2::<f64>::zeros((theta.nrows(), self.x_dim()));
+        x.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .zip(theta.axis_iter(Axis(0)).into_par_iter())
+            .enumerate()
+            .for_each(|(i, (out, th))| {
+                let mut r = row_rng(base, i as u64);
+                self.simulate_row(th, &mut r, out);
+            });
+        Ok(x)
+    }
+}
+
+/// The generator used for row `i` of a batch whose base seed is `base`.
+///
+/// ChaCha8 with the seed `base` and stream `i`, so rows are independent and
+/// the result does not depend on how rows are split between threads.
+pub fn row_rng(base: u64, i: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(base);
+    r.set_stream(i);
+    r
+}
+
+/// Validates a parameter batch: width `d` and finite entries.
+pub fn check_theta(theta: ArrayView2<f64>, d: usize) -> Result<(), SimError> {
+    check_matrix(theta, d, "theta")
+}
+
+/// Validates a batch: width `d` and finite entries; `what` names it in errors.
+pub fn check_matrix(a: ArrayView2<f64>, d: usize, what: &'static str) -> Result<(), SimError> {
+    if a.ncols() != d {
+        return Err(SimError::Dimension { what, expected: d, got: a.ncols() });
+    }
+    if let Some((idx, v)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(SimError::NonFinite { what, row: idx.0, col: idx.1, value: *v });
+    }
+    Ok(())
+}
+
+/// Number of rows of `x: [n, d]` that contain at least one NaN (failed simulations).
+pub fn count_nan_rows(x: ArrayView2<f64>) -> usize {
+    x.axis_iter(Axis(0)).filter(|r| r.iter().any(|v| v.is_nan())).count()
+}
+
+/// Reference posterior draws with a report on how they were made.
+#[derive(Debug, Clone)]
+pub struct ReferenceSamples {
+    /// The draws, `[n, d_theta]`.
+    pub samples: Array2<f64>,
+    /// How they were made and how well it went.
+    pub report: ReferenceReport,
+}
+
+/// Diagnostics of a reference-posterior sampler.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ReferenceReport {
+    /// Method name, e.g. `"analytic"`, `"rejection"`, `"polya-gamma gibbs"`, `"mcmc"`.
+    pub method: String,
+    /// Acceptance rate of a rejection step, when there is one.
+    pub acceptance_rate: Option<f64>,
+    /// Largest split-R-hat over parameters, for MCMC samplers.
+    pub max_rhat: Option<f64>,
+    /// Smallest bulk effective sample size over parameters, for MCMC samplers.
+    pub min_ess: Option<f64>,
+    /// Number of likelihood (or simulator) evaluations spent.
+    pub evaluations: Option<u64>,
+    /// Free-form notes (settings, warnings).
+    pub notes: Vec<String>,
+}
+
+/// A benchmark task: prior, simulator, observations and reference posteriors.
+pub trait Task: Send + Sync {
+    /// sbibm name, e.g. `"two_moons"`.
+    fn name(&self) -> &'static str;
+
+    /// The prior.
+    fn prior(&self) -> &dyn Prior;
+
+    /// The simulator.
+    fn simulator(&self) -> &dyn Simulator;
+
+    /// Number of parameters.
+    fn theta_dim(&self) -> usize {
+        self.simulator().theta_dim()
+    }
+
+    /// Number of data values.
+    fn x_dim(&self) -> usize {
+        self.simulator().x_dim()
+    }
+
+    /// Number of observations (10 for every sbibm task); they are numbered `1..=n`.
+    fn num_observations(&self) -> usize {
+        10
+    }
+
+    /// Observation `k` (1-based): x_o `[d_x]`.
+    fn observation(&self, k: usize) -> Result<Array1<f64>, SimError>;
+
+    /// The parameter that generated observation `k` (1-based): `[d_theta]`.
+    fn true_parameters(&self, k: usize) -> Result<Array1<f64>, SimError>;
+
+    /// Name of the reference-posterior method (for `sbi tasks`).
+    fn reference_method(&self) -> &'static str;
+
+    /// Draws `n` samples from the reference posterior of observation `k`.
+    fn reference_posterior(
+        &self,
+        k: usize,
+        n: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<ReferenceSamples, SimError>;
+
+    /// Exact log-likelihood log p(x | θ) of one data set for each row of
+    /// theta `[n, d_theta]` → `[n]`, where tractable (`None` otherwise).
+    fn log_likelihood(&self, _theta: ArrayView2<f64>, _x: ArrayView1<f64>) -> Option<Result<Array1<f64>, SimError>> {
+        None
+    }
+}
+
+/// Checks an observation number against `1..=n`.
+pub fn check_observation(k: usize, n: usize) -> Result<(), SimError> {
+    if k == 0 || k > n {
+        return Err(SimError::Observation { k, n });
+    }
+    Ok(())
+}

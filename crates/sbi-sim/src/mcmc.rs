@@ -1,0 +1,1 @@
+//! Many-chain MCMC for reference posteriors with convergence diagnostics.

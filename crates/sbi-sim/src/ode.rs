@@ -1,0 +1,1 @@
+//! Adaptive explicit Runge-Kutta ODE solver for the SIR and Lotka-Volterra tasks.

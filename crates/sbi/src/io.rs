@@ -1,0 +1,2 @@
+//! Reading and writing sample files: CSV with a header row (optionally
+//! bz2-compressed, as sbibm ships them) and NumPy `.npy`.
