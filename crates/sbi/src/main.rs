@@ -1,13 +1,19 @@
-//! The `sbi` command-line tool.
+//! The `sbi` command-line tool: benchmark tasks, simulation, reference
+//! posteriors and two-sample metrics. See `docs/cli.md`.
 
-use anyhow::Result;
+mod cli;
+
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use sbi::sim::{TASK_NAMES, task_by_name};
 
 /// Simulation-based inference from the command line.
 #[derive(Parser)]
-#[command(name = "sbi", version, about)]
+#[command(name = "sbi", version, propagate_version = true)]
 struct Cli {
+    /// Number of worker threads for parallel work (default, or 0: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -16,27 +22,32 @@ struct Cli {
 enum Command {
     /// Lists the benchmark tasks: names, dimensions, prior, reference method.
     Tasks,
+    /// Draws parameters from the prior (or reads them) and simulates data.
+    Simulate(cli::simulate::Args),
+    /// Prints an observation x_o of a task and the parameters that generated it.
+    Observation(cli::observation::Args),
+    /// Samples the reference posterior of a task's observation.
+    Reference(cli::reference::Args),
+    /// Classifier two-sample test (C2ST) between two sample files.
+    C2st(cli::c2st::Args),
+    /// Maximum mean discrepancy (MMD) between two sample files.
+    Mmd(cli::mmd::Args),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Tasks => {
-            println!("{:<24} {:>7} {:>5}  {:<28} reference", "task", "d_theta", "d_x", "prior");
-            for name in TASK_NAMES {
-                match task_by_name(name) {
-                    Ok(t) => println!(
-                        "{:<24} {:>7} {:>5}  {:<28} {}",
-                        t.name(),
-                        t.theta_dim(),
-                        t.x_dim(),
-                        t.prior().describe(),
-                        t.reference_method()
-                    ),
-                    Err(e) => println!("{name:<24} (unavailable: {e})"),
-                }
-            }
-        }
+    if let Some(n) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .with_context(|| format!("cannot start a pool of {n} threads"))?;
     }
-    Ok(())
+    match cli.command {
+        Command::Tasks => cli::tasks::run(),
+        Command::Simulate(args) => cli::simulate::run(args),
+        Command::Observation(args) => cli::observation::run(args),
+        Command::Reference(args) => cli::reference::run(args),
+        Command::C2st(args) => cli::c2st::run(args),
+        Command::Mmd(args) => cli::mmd::run(args),
+    }
 }

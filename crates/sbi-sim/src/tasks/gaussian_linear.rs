@@ -6,7 +6,7 @@ use crate::{
     Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, check_matrix, check_observation,
     data,
 };
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1};
+use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -102,18 +102,17 @@ impl Task for GaussianLinear {
     }
 }
 
-/// Unused helper kept private to the module's tests.
-#[cfg(test)]
-fn moments(s: &Array2<f64>) -> (Array1<f64>, Array1<f64>) {
-    let m = s.mean_axis(ndarray::Axis(0)).unwrap();
-    let v = s.var_axis(ndarray::Axis(0), 1.0);
-    (m, v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
     use rand::SeedableRng;
+
+    fn moments(s: &Array2<f64>) -> (Array1<f64>, Array1<f64>) {
+        let m = s.mean_axis(ndarray::Axis(0)).unwrap();
+        let v = s.var_axis(ndarray::Axis(0), 1.0);
+        (m, v)
+    }
 
     #[test]
     fn reference_matches_closed_form_moments() {

@@ -3,6 +3,15 @@
 use crate::{SimError, Task};
 
 pub mod gaussian_linear;
+pub mod gaussian_linear_uniform;
+pub mod gaussian_mixture;
+pub mod two_moons;
+pub mod slcp;
+pub mod slcp_distractors;
+pub mod bernoulli_glm;
+mod log_mcmc;
+pub mod sir;
+pub mod lotka_volterra;
 
 /// Names of the ten sbibm tasks, in the order of the spec's summary table.
 pub const TASK_NAMES: [&str; 10] = [
@@ -23,6 +32,15 @@ pub fn task_by_name(name: &str) -> Result<Box<dyn Task>, SimError> {
     // One line per task: "name" => constructor returning Result<impl Task, SimError>.
     let task: Box<dyn Task> = match name {
         "gaussian_linear" => Box::new(gaussian_linear::GaussianLinear::new()?),
+        "gaussian_linear_uniform" => Box::new(gaussian_linear_uniform::GaussianLinearUniform::new()?),
+        "gaussian_mixture" => Box::new(gaussian_mixture::GaussianMixture::new()?),
+        "two_moons" => Box::new(two_moons::TwoMoons::new()?),
+        "slcp" => Box::new(slcp::Slcp::new()?),
+        "slcp_distractors" => Box::new(slcp_distractors::SlcpDistractors::new()?),
+        "bernoulli_glm" => Box::new(bernoulli_glm::BernoulliGlm::new()?),
+        "bernoulli_glm_raw" => Box::new(bernoulli_glm::BernoulliGlmRaw::new()?),
+        "sir" => Box::new(sir::Sir::new()?),
+        "lotka_volterra" => Box::new(lotka_volterra::LotkaVolterra::new()?),
         _ => return Err(SimError::UnknownTask(name.to_string())),
     };
     Ok(task)

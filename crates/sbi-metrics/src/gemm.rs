@@ -1,0 +1,292 @@
+//! Small dense matrix kernels for the classifier ([`crate::mlp`]): `C = op(A) · B` with
+//! register-blocked tiles written so that LLVM auto-vectorises them under
+//! [`crate::simd::dispatch!`].
+//!
+//! All matrices are flat row-major slices. `A` is read through two strides (`a_rs` between
+//! rows of `op(A)`, `a_cs` between its columns), so `A` and `Aᵀ` use the same kernel.
+//! The number of columns `n` of `B` and `C` must be a multiple of 8 (the classifier pads
+//! its hidden layers to that).
+
+use std::fmt::Debug;
+use std::ops::{Add, Div, Mul, Sub};
+
+use crate::simd::{Kernel, dispatch};
+
+/// Floating-point element type of the classifier (`f32` or `f64`).
+pub trait Real:
+    Copy
+    + Default
+    + PartialOrd
+    + Debug
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+{
+    /// Machine epsilon of the type (scikit-learn clips probabilities with it).
+    const EPS: f64;
+    /// Zero.
+    const ZERO: Self;
+    /// Converts from `f64` (rounding for `f32`).
+    fn from_f64(v: f64) -> Self;
+    /// Converts to `f64`.
+    fn to_f64(self) -> f64;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// `a·b + c`, fused when `FMA`.
+    fn fma<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
+}
+
+impl Real for f32 {
+    const EPS: f64 = f32::EPSILON as f64;
+    const ZERO: Self = 0.0;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn fma<const FMA: bool>(a: Self, b: Self, c: Self) -> Self {
+        if FMA { a.mul_add(b, c) } else { a * b + c }
+    }
+}
+
+impl Real for f64 {
+    const EPS: f64 = f64::EPSILON;
+    const ZERO: Self = 0.0;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn fma<const FMA: bool>(a: Self, b: Self, c: Self) -> Self {
+        if FMA { a.mul_add(b, c) } else { a * b + c }
+    }
+}
+
+/// Strided read access to the left operand.
+#[derive(Clone, Copy)]
+pub(crate) struct Lhs<'a, F> {
+    /// Backing storage.
+    pub data: &'a [F],
+    /// Distance between consecutive rows of `op(A)`.
+    pub rs: usize,
+    /// Distance between consecutive columns of `op(A)`.
+    pub cs: usize,
+}
+
+/// Rows of `op(A)` per register tile.
+const MR: usize = 8;
+
+/// One `MR × NR` register tile at columns `j0..j0+NR`: `pack` holds the tile's rows of
+/// `op(A)` packed `[k][MR]`; the first `rows` rows of the result are stored into `C`
+/// starting at row `i0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile<F: Real, const FMA: bool, const NR: usize>(
+    rows: usize,
+    i0: usize,
+    j0: usize,
+    pack: &[F],
+    b: &[F],
+    ldb: usize,
+    c: &mut [F],
+    ldc: usize,
+) {
+    let mut acc = [[F::ZERO; NR]; MR];
+    let k = pack.len() / MR;
+    for kk in 0..k {
+        let ap: &[F; MR] = pack[kk * MR..(kk + 1) * MR].try_into().expect("MR rows");
+        let start = kk * ldb + j0;
+        let bp: &[F; NR] = b[start..start + NR].try_into().expect("NR columns");
+        for r in 0..MR {
+            let av = ap[r];
+            for cc in 0..NR {
+                acc[r][cc] = F::fma::<FMA>(av, bp[cc], acc[r][cc]);
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate().take(rows) {
+        let start = (i0 + r) * ldc + j0;
+        c[start..start + NR].copy_from_slice(acc_r);
+    }
+}
+
+/// `C[m × n] = op(A)[m × k] · B[k × n]` (overwrites `C`); `n` must be a multiple of 8.
+///
+/// Rows of `op(A)` are packed `MR` at a time into a contiguous `[k][MR]` buffer, then
+/// multiplied with column panels of `B` 32, 16 or 8 wide in registers. Each entry of `C`
+/// is accumulated over `k` in order, so the result does not depend on the tiling.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm<F: Real, const FMA: bool>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Lhs<'_, F>,
+    b: &[F],
+    ldb: usize,
+    c: &mut [F],
+    ldc: usize,
+) {
+    assert!(n.is_multiple_of(8), "gemm needs a multiple of 8 columns, got {n}");
+    assert!(n <= ldb && b.len() >= k * ldb && (m == 0 || c.len() >= (m - 1) * ldc + n), "gemm operand too short");
+    let mut pack = vec![F::ZERO; MR * k];
+    let mut i0 = 0;
+    while i0 < m {
+        let rows = MR.min(m - i0);
+        for (kk, p) in pack.chunks_exact_mut(MR).enumerate() {
+            for (r, v) in p.iter_mut().enumerate() {
+                *v = if r < rows { a.data[(i0 + r) * a.rs + kk * a.cs] } else { F::ZERO };
+            }
+        }
+        let mut j0 = 0;
+        while j0 + 32 <= n {
+            tile::<F, FMA, 32>(rows, i0, j0, &pack, b, ldb, c, ldc);
+            j0 += 32;
+        }
+        if j0 + 16 <= n {
+            tile::<F, FMA, 16>(rows, i0, j0, &pack, b, ldb, c, ldc);
+            j0 += 16;
+        }
+        if j0 + 8 <= n {
+            tile::<F, FMA, 8>(rows, i0, j0, &pack, b, ldb, c, ldc);
+        }
+        i0 += MR;
+    }
+}
+
+/// [`gemm`] as a [`Kernel`] (one leaf of [`gemm_par`]).
+struct GemmLeaf<'a, F> {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Lhs<'a, F>,
+    b: &'a [F],
+    ldb: usize,
+    c: &'a mut [F],
+    ldc: usize,
+}
+
+impl<F: Real> Kernel for GemmLeaf<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        gemm::<F, FMA>(self.m, self.n, self.k, self.a, self.b, self.ldb, self.c, self.ldc);
+    }
+}
+
+/// Multiply-adds below which [`gemm_par`] does not split.
+const PAR_MIN_WORK: usize = 200_000;
+
+/// [`gemm`] with the rows of `C` split in halves by `rayon::join` while the work is large
+/// enough. When every thread is busy (folds running in parallel) the halves run one after
+/// the other on the same thread at negligible cost; an idle thread steals one. The split
+/// does not change any arithmetic, so results do not depend on the number of threads.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_par<F: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Lhs<'_, F>,
+    b: &[F],
+    ldb: usize,
+    c: &mut [F],
+    ldc: usize,
+) {
+    if m * n * k < PAR_MIN_WORK || m < 4 * MR {
+        dispatch(GemmLeaf { m, n, k, a, b, ldb, c, ldc });
+        return;
+    }
+    let mid = (m / 2).div_ceil(MR) * MR;
+    let (c_top, c_bottom) = c.split_at_mut(mid * ldc);
+    let a_bottom = Lhs { data: &a.data[mid * a.rs..], rs: a.rs, cs: a.cs };
+    rayon::join(
+        || gemm_par(mid, n, k, a, b, ldb, c_top, ldc),
+        || gemm_par(m - mid, n, k, a_bottom, b, ldb, c_bottom, ldc),
+    );
+}
+
+/// `Σ_j a[j]·b[j]` over slices whose length is a multiple of 8.
+#[inline(always)]
+pub(crate) fn dot<F: Real, const FMA: bool>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::ZERO; 8];
+    for (ac, bc) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] = F::fma::<FMA>(ac[l], bc[l], acc[l]);
+        }
+    }
+    let s4 = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    (s4[0] + s4[2]) + (s4[1] + s4[3])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Gemm<'a> {
+        m: usize,
+        n: usize,
+        k: usize,
+        a: Lhs<'a, f64>,
+        b: &'a [f64],
+        c: &'a mut [f64],
+    }
+
+    impl crate::simd::Kernel for Gemm<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn run<const FMA: bool>(self) {
+            gemm::<f64, FMA>(self.m, self.n, self.k, self.a, self.b, self.n, self.c, self.n);
+        }
+    }
+
+    #[test]
+    fn gemm_matches_a_triple_loop_for_a_and_a_transposed() {
+        for &(m, n, k) in &[(1, 8, 1), (7, 24, 5), (13, 56, 9), (4, 32, 0), (9, 104, 17), (211, 112, 100)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 37 % 11) as f64 - 5.0) * 0.25).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 13 % 7) as f64 - 3.0) * 0.5).collect();
+            let mut want = vec![0.0; m * n];
+            for i in 0..m {
+                for j in 0..n {
+                    want[i * n + j] = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+                }
+            }
+            let mut c = vec![f64::NAN; m * n];
+            gemm::<f64, false>(m, n, k, Lhs { data: &a, rs: k, cs: 1 }, &b, n, &mut c, n);
+            assert_eq!(c, want);
+            // The same product through Aᵀ stored as [k × m].
+            let at: Vec<f64> = (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect();
+            let mut c2 = vec![f64::NAN; m * n];
+            crate::simd::dispatch(Gemm { m, n, k, a: Lhs { data: &at, rs: 1, cs: m }, b: &b, c: &mut c2 });
+            for (x, y) in c2.iter().zip(&want) {
+                assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()));
+            }
+            let mut c3 = vec![f64::NAN; m * n];
+            gemm_par(m, n, k, Lhs { data: &at, rs: 1, cs: m }, &b, n, &mut c3, n);
+            assert_eq!(c3, c2);
+        }
+        let a: Vec<f32> = (0..24).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..24).map(|i| 1.0 - i as f32 * 0.125).collect();
+        let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot::<f32, false>(&a, &b) - want).abs() < 1e-4);
+    }
+}
