@@ -27,15 +27,21 @@ fn metrics(c: &mut Criterion) {
     g.warm_up_time(Duration::from_millis(1));
     for d in [2, 10] {
         let (x, y) = pair(d);
-        for (name, kernel) in
-            [("sbibm", MmdKernel::Sbibm), ("bayesflow_gaussian", MmdKernel::BayesflowGaussian), ("bayesflow_imq", MmdKernel::BayesflowImq)]
-        {
-            g.bench_function(format!("mmd_{name}_{d}d"), |b| b.iter(|| mmd(x.view(), y.view(), kernel).unwrap()));
+        for (name, kernel) in [
+            ("sbibm", MmdKernel::Sbibm),
+            ("bayesflow_gaussian", MmdKernel::BayesflowGaussian),
+            ("bayesflow_imq", MmdKernel::BayesflowImq),
+        ] {
+            g.bench_function(format!("mmd_{name}_{d}d"), |b| {
+                b.iter(|| mmd(x.view(), y.view(), kernel).unwrap())
+            });
         }
     }
     for d in [2, 10] {
         let (x, y) = pair(d);
-        g.bench_function(format!("c2st_{d}d"), |b| b.iter(|| c2st(x.view(), y.view(), &C2stConfig::default()).unwrap()));
+        g.bench_function(format!("c2st_{d}d"), |b| {
+            b.iter(|| c2st(x.view(), y.view(), &C2stConfig::default()).unwrap())
+        });
     }
     g.finish();
 }

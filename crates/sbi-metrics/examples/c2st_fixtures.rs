@@ -1,7 +1,8 @@
 //! Prints our C2ST on the fidelity fixtures (`tests/fixtures/c2st`) for seeds 1..=S next to
 //! scikit-learn's values from `sklearn.json`; used for the table in `docs/metrics.md`.
 //!
-//! `cargo run --release -p sbi-metrics --example c2st_fixtures -- [S] [f32|f64] [pair...]`
+//! `cargo run --release -p sbi-metrics --example c2st_fixtures -- [S|all] [f32|f64] [pair...]`
+//! (`all`, the default: as many seeds as scikit-learn was run with for the pair).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -23,25 +24,33 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let seeds: u64 = args.get(1).map_or(10, |s| s.parse().expect("number of seeds"));
-    let precision = if args.get(2).map(String::as_str) == Some("f64") { Precision::F64 } else { Precision::F32 };
+    let seeds: Option<u64> = args.get(1).filter(|s| *s != "all").map(|s| s.parse().expect("number of seeds"));
+    let precision =
+        if args.get(2).map(String::as_str) == Some("f64") { Precision::F64 } else { Precision::F32 };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/c2st");
     let sk: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("sklearn.json")).expect("sklearn.json")).expect("json");
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sklearn.json")).expect("sklearn.json"))
+            .expect("json");
     let mut names: Vec<String> = sk.as_object().expect("object").keys().cloned().collect();
     if args.len() > 3 {
         names = args[3..].to_vec();
     }
-    println!("| pair | n | d | sklearn seed 1 | ours seed 1 | diff | sklearn mean ± sd (S) | ours mean ± sd (S) | ours s/run |");
+    println!(
+        "| pair | n | d | sklearn seed 1 | ours seed 1 | diff | sklearn mean ± sd (S) | ours mean ± sd (S) | ours s/run |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for name in names {
         let (x, y) = (load(&dir, &name, "reference"), load(&dir, &name, "samples"));
+        let skv: Vec<f64> =
+            sk[&name]["c2st"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let seeds = seeds.unwrap_or(skv.len() as u64);
         let t = Instant::now();
         let ours: Vec<f64> = (1..=seeds)
-            .map(|seed| c2st(x.view(), y.view(), &C2stConfig { seed, precision, ..Default::default() }).unwrap())
+            .map(|seed| {
+                c2st(x.view(), y.view(), &C2stConfig { seed, precision, ..Default::default() }).unwrap()
+            })
             .collect();
         let secs = t.elapsed().as_secs_f64() / seeds as f64;
-        let skv: Vec<f64> = sk[&name]["c2st"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let (sm, ss) = mean_sd(&skv);
         let (om, os) = mean_sd(&ours);
         println!(

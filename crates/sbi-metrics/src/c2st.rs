@@ -16,11 +16,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::MetricsError;
 use crate::check::check_pair;
 use crate::kfold::kfold;
 use crate::mlp::{Mlp, MlpConfig};
 use crate::zscore::ZScore;
-use crate::MetricsError;
 
 /// How a test fold is scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,7 +120,11 @@ pub fn c2st(
 }
 
 /// Cross-validates the classifier over the pooled, labelled rows.
-fn run<F: crate::mlp::Real>(data: ArrayView2<f64>, labels: &[f64], config: &C2stConfig) -> Result<f64, MetricsError> {
+fn run<F: crate::mlp::Real>(
+    data: ArrayView2<f64>,
+    labels: &[f64],
+    config: &C2stConfig,
+) -> Result<f64, MetricsError> {
     let x = data.mapv(F::from_f64);
     let y: Vec<F> = labels.iter().map(|&l| F::from_f64(l)).collect();
     let folds = kfold(labels.len(), config.n_folds, config.seed);

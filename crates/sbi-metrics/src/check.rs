@@ -27,7 +27,10 @@ pub(crate) fn check_set(which: &'static str, x: ArrayView2<f64>) -> Result<(), M
 }
 
 /// Checks both sets (see [`check_set`]) and that their widths agree; returns the width.
-pub(crate) fn check_pair(reference: ArrayView2<f64>, samples: ArrayView2<f64>) -> Result<usize, MetricsError> {
+pub(crate) fn check_pair(
+    reference: ArrayView2<f64>,
+    samples: ArrayView2<f64>,
+) -> Result<usize, MetricsError> {
     check_set("reference", reference)?;
     check_set("samples", samples)?;
     if reference.ncols() != samples.ncols() {

@@ -6,7 +6,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum MetricsError {
     /// One of the two sample sets has no rows or no columns.
-    #[error("{which} is empty ({rows} rows × {cols} columns); both sample sets need at least one row and one column")]
+    #[error(
+        "{which} is empty ({rows} rows × {cols} columns); both sample sets need at least one row and one column"
+    )]
     Empty {
         /// `"reference"` or `"samples"`.
         which: &'static str,
@@ -16,7 +18,9 @@ pub enum MetricsError {
         cols: usize,
     },
     /// The two sample sets have different numbers of columns.
-    #[error("the two sample sets have different widths: reference has {reference} columns, samples has {samples}")]
+    #[error(
+        "the two sample sets have different widths: reference has {reference} columns, samples has {samples}"
+    )]
     WidthMismatch {
         /// Columns of the reference.
         reference: usize,

@@ -1,6 +1,6 @@
 //! Small dense matrix kernels for the classifier ([`crate::mlp`]): `C = op(A) · B` with
 //! register-blocked tiles written so that LLVM auto-vectorises them under
-//! [`crate::simd::dispatch!`].
+//! [`crate::simd::dispatch`].
 //!
 //! All matrices are flat row-major slices. `A` is read through two strides (`a_rs` between
 //! rows of `op(A)`, `a_cs` between its columns), so `A` and `Aᵀ` use the same kernel.
@@ -9,8 +9,6 @@
 
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Sub};
-
-use crate::simd::{Kernel, dispatch};
 
 /// Floating-point element type of the classifier (`f32` or `f64`).
 pub trait Real:
@@ -93,48 +91,69 @@ pub(crate) struct Lhs<'a, F> {
     pub cs: usize,
 }
 
-/// Rows of `op(A)` per register tile.
+/// Rows of `op(A)` per register tile (8 × 32 `f32` accumulators fill 16 AVX-512 registers;
+/// 12 rows spill, 4 and 6 rows measured slower).
 const MR: usize = 8;
 
-/// One `MR × NR` register tile at columns `j0..j0+NR`: `pack` holds the tile's rows of
-/// `op(A)` packed `[k][MR]`; the first `rows` rows of the result are stored into `C`
-/// starting at row `i0`.
+/// One `R × NR` tile of `C = op(A)·B` at rows `i0..i0+R`, columns `j0..j0+NR`.
+///
+/// (Packing `A` into a contiguous buffer made LLVM vectorise along the rows with
+/// gathers and scatters, ten times slower; the strided scalar reads keep it on columns.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile<F: Real, const FMA: bool, const NR: usize>(
-    rows: usize,
+fn tile<F: Real, const FMA: bool, const R: usize, const NR: usize>(
     i0: usize,
     j0: usize,
-    pack: &[F],
+    k: usize,
+    a: Lhs<'_, F>,
     b: &[F],
     ldb: usize,
     c: &mut [F],
     ldc: usize,
 ) {
-    let mut acc = [[F::ZERO; NR]; MR];
-    let k = pack.len() / MR;
+    let mut acc = [[F::ZERO; NR]; R];
     for kk in 0..k {
-        let ap: &[F; MR] = pack[kk * MR..(kk + 1) * MR].try_into().expect("MR rows");
         let start = kk * ldb + j0;
-        let bp: &[F; NR] = b[start..start + NR].try_into().expect("NR columns");
-        for r in 0..MR {
-            let av = ap[r];
-            for cc in 0..NR {
-                acc[r][cc] = F::fma::<FMA>(av, bp[cc], acc[r][cc]);
+        let brow: &[F; NR] = b[start..start + NR].try_into().expect("NR columns");
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let av = a.data[(i0 + r) * a.rs + kk * a.cs];
+            for (acc_rc, &bc) in acc_r.iter_mut().zip(brow) {
+                *acc_rc = F::fma::<FMA>(av, bc, *acc_rc);
             }
         }
     }
-    for (r, acc_r) in acc.iter().enumerate().take(rows) {
+    for (r, acc_r) in acc.iter().enumerate() {
         let start = (i0 + r) * ldc + j0;
         c[start..start + NR].copy_from_slice(acc_r);
     }
 }
 
+/// All row tiles of one column panel of width `NR`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn panel<F: Real, const FMA: bool, const NR: usize>(
+    m: usize,
+    j0: usize,
+    k: usize,
+    a: Lhs<'_, F>,
+    b: &[F],
+    ldb: usize,
+    c: &mut [F],
+    ldc: usize,
+) {
+    let mut i0 = 0;
+    while i0 + MR <= m {
+        tile::<F, FMA, MR, NR>(i0, j0, k, a, b, ldb, c, ldc);
+        i0 += MR;
+    }
+    while i0 < m {
+        tile::<F, FMA, 1, NR>(i0, j0, k, a, b, ldb, c, ldc);
+        i0 += 1;
+    }
+}
+
 /// `C[m × n] = op(A)[m × k] · B[k × n]` (overwrites `C`); `n` must be a multiple of 8.
-///
-/// Rows of `op(A)` are packed `MR` at a time into a contiguous `[k][MR]` buffer, then
-/// multiplied with column panels of `B` 32, 16 or 8 wide in registers. Each entry of `C`
-/// is accumulated over `k` in order, so the result does not depend on the tiling.
+/// Each entry is accumulated over `k` in order, so the result does not depend on the tiling.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm<F: Real, const FMA: bool>(
@@ -148,81 +167,18 @@ pub(crate) fn gemm<F: Real, const FMA: bool>(
     ldc: usize,
 ) {
     assert!(n.is_multiple_of(8), "gemm needs a multiple of 8 columns, got {n}");
-    assert!(n <= ldb && b.len() >= k * ldb && (m == 0 || c.len() >= (m - 1) * ldc + n), "gemm operand too short");
-    let mut pack = vec![F::ZERO; MR * k];
-    let mut i0 = 0;
-    while i0 < m {
-        let rows = MR.min(m - i0);
-        for (kk, p) in pack.chunks_exact_mut(MR).enumerate() {
-            for (r, v) in p.iter_mut().enumerate() {
-                *v = if r < rows { a.data[(i0 + r) * a.rs + kk * a.cs] } else { F::ZERO };
-            }
-        }
-        let mut j0 = 0;
-        while j0 + 32 <= n {
-            tile::<F, FMA, 32>(rows, i0, j0, &pack, b, ldb, c, ldc);
-            j0 += 32;
-        }
-        if j0 + 16 <= n {
-            tile::<F, FMA, 16>(rows, i0, j0, &pack, b, ldb, c, ldc);
-            j0 += 16;
-        }
-        if j0 + 8 <= n {
-            tile::<F, FMA, 8>(rows, i0, j0, &pack, b, ldb, c, ldc);
-        }
-        i0 += MR;
+    let mut j0 = 0;
+    while j0 + 32 <= n {
+        panel::<F, FMA, 32>(m, j0, k, a, b, ldb, c, ldc);
+        j0 += 32;
     }
-}
-
-/// [`gemm`] as a [`Kernel`] (one leaf of [`gemm_par`]).
-struct GemmLeaf<'a, F> {
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Lhs<'a, F>,
-    b: &'a [F],
-    ldb: usize,
-    c: &'a mut [F],
-    ldc: usize,
-}
-
-impl<F: Real> Kernel for GemmLeaf<'_, F> {
-    type Output = ();
-    #[inline(always)]
-    fn run<const FMA: bool>(self) {
-        gemm::<F, FMA>(self.m, self.n, self.k, self.a, self.b, self.ldb, self.c, self.ldc);
+    if j0 + 16 <= n {
+        panel::<F, FMA, 16>(m, j0, k, a, b, ldb, c, ldc);
+        j0 += 16;
     }
-}
-
-/// Multiply-adds below which [`gemm_par`] does not split.
-const PAR_MIN_WORK: usize = 200_000;
-
-/// [`gemm`] with the rows of `C` split in halves by `rayon::join` while the work is large
-/// enough. When every thread is busy (folds running in parallel) the halves run one after
-/// the other on the same thread at negligible cost; an idle thread steals one. The split
-/// does not change any arithmetic, so results do not depend on the number of threads.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_par<F: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Lhs<'_, F>,
-    b: &[F],
-    ldb: usize,
-    c: &mut [F],
-    ldc: usize,
-) {
-    if m * n * k < PAR_MIN_WORK || m < 4 * MR {
-        dispatch(GemmLeaf { m, n, k, a, b, ldb, c, ldc });
-        return;
+    if j0 + 8 <= n {
+        panel::<F, FMA, 8>(m, j0, k, a, b, ldb, c, ldc);
     }
-    let mid = (m / 2).div_ceil(MR) * MR;
-    let (c_top, c_bottom) = c.split_at_mut(mid * ldc);
-    let a_bottom = Lhs { data: &a.data[mid * a.rs..], rs: a.rs, cs: a.cs };
-    rayon::join(
-        || gemm_par(mid, n, k, a, b, ldb, c_top, ldc),
-        || gemm_par(m - mid, n, k, a_bottom, b, ldb, c_bottom, ldc),
-    );
 }
 
 /// `Σ_j a[j]·b[j]` over slices whose length is a multiple of 8.
@@ -280,9 +236,6 @@ mod tests {
             for (x, y) in c2.iter().zip(&want) {
                 assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()));
             }
-            let mut c3 = vec![f64::NAN; m * n];
-            gemm_par(m, n, k, Lhs { data: &at, rs: 1, cs: m }, &b, n, &mut c3, n);
-            assert_eq!(c3, c2);
         }
         let a: Vec<f32> = (0..24).map(|i| i as f32 * 0.5).collect();
         let b: Vec<f32> = (0..24).map(|i| 1.0 - i as f32 * 0.125).collect();

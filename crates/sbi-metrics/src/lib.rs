@@ -14,8 +14,8 @@ mod check;
 mod error;
 mod gemm;
 pub mod kfold;
-mod mmd;
 pub mod mlp;
+mod mmd;
 mod simd;
 mod zscore;
 

@@ -62,7 +62,8 @@ impl std::str::FromStr for MmdKernel {
 /// BayesFlow 1.x `MMD_BANDWIDTH_LIST` (spec `methods.md` §3): the σ of
 /// `exp(−‖a − b‖² / (2σ))`.
 pub const BAYESFLOW_GAUSSIAN_SCALES: [f64; 19] = [
-    1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 100.0, 1e3, 1e4, 1e5, 1e6,
+    1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 100.0, 1e3, 1e4, 1e5,
+    1e6,
 ];
 
 /// `10^linspace(−6, 6, 11)` (numpy's `linspace` then `10**x`): the σ of the inverse
@@ -76,7 +77,11 @@ pub fn bayesflow_imq_scales() -> [f64; 11] {
 /// Errors: an empty set, different widths, non-finite values, and for
 /// [`MmdKernel::Sbibm`] fewer than 2 rows in either set (the unbiased estimator needs
 /// pairs) or a reference whose rows are all equal (median distance 0).
-pub fn mmd(reference: ArrayView2<f64>, samples: ArrayView2<f64>, kernel: MmdKernel) -> Result<f64, MetricsError> {
+pub fn mmd(
+    reference: ArrayView2<f64>,
+    samples: ArrayView2<f64>,
+    kernel: MmdKernel,
+) -> Result<f64, MetricsError> {
     check_pair(reference, samples)?;
     let x = Points::new(reference);
     let y = Points::new(samples);
@@ -108,7 +113,9 @@ pub fn mmd(reference: ArrayView2<f64>, samples: ArrayView2<f64>, kernel: MmdKern
             let kxy = pair_sum(&x, &y, false, &f);
             Ok(kxx / (n * (n - 1.0)) + kyy / (m * (m - 1.0)) - 2.0 * kxy / (n * m))
         }
-        MmdKernel::BayesflowGaussian => Ok(biased(&x, &y, &GaussianMixture, BAYESFLOW_GAUSSIAN_SCALES.len() as f64)),
+        MmdKernel::BayesflowGaussian => {
+            Ok(biased(&x, &y, &GaussianMixture, BAYESFLOW_GAUSSIAN_SCALES.len() as f64))
+        }
         MmdKernel::BayesflowImq => {
             let f = Imq { scales: bayesflow_imq_scales() };
             Ok(biased(&x, &y, &f, f.scales.len() as f64))

@@ -64,3 +64,31 @@ pub fn zscore_by_reference(
     let z = ZScore::fit(reference)?;
     Ok((z.apply(reference), z.apply(samples)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn uses_the_reference_mean_and_unbiased_std() {
+        let x = array![[1.0, 10.0], [2.0, 10.0], [3.0, 13.0], [4.0, 15.0]];
+        let z = ZScore::fit(x.view()).unwrap();
+        assert_eq!(z.mean, array![2.5, 12.0]);
+        // Σ(x − x̄)² = 5 and 18, divided by n − 1 = 3.
+        assert!((z.std[0] - (5.0f64 / 3.0).sqrt()).abs() < 1e-15);
+        assert!((z.std[1] - 6.0f64.sqrt()).abs() < 1e-15);
+        let y = array![[2.5, 12.0], [2.5 + (5.0f64 / 3.0).sqrt(), 12.0 - 6.0f64.sqrt()]];
+        let (zx, zy) = zscore_by_reference(x.view(), y.view()).unwrap();
+        assert!(zx.column(0).sum().abs() < 1e-14);
+        assert!(
+            (zy[[0, 0]]).abs() < 1e-15
+                && (zy[[1, 0]] - 1.0).abs() < 1e-15
+                && (zy[[1, 1]] + 1.0).abs() < 1e-15
+        );
+        assert!(matches!(
+            ZScore::fit(x.slice_axis(ndarray::Axis(0), (..1).into())),
+            Err(MetricsError::TooFewRows { .. })
+        ));
+    }
+}

@@ -75,7 +75,8 @@ fn z_scoring_makes_it_invariant_to_a_common_scale() {
 fn f32_and_f64_kernels_agree_statistically() {
     let (x, y) = (normal(11, 800, 2, 0.0), normal(12, 800, 2, 0.5));
     let a = c2st(x.view(), y.view(), &C2stConfig::default()).unwrap();
-    let b = c2st(x.view(), y.view(), &C2stConfig { precision: Precision::F64, ..Default::default() }).unwrap();
+    let b =
+        c2st(x.view(), y.view(), &C2stConfig { precision: Precision::F64, ..Default::default() }).unwrap();
     assert!((a - b).abs() < 0.02, "f32 {a} vs f64 {b}");
 }
 
@@ -114,7 +115,10 @@ fn bad_input_is_a_clear_error() {
     for bad in [
         C2stConfig { n_folds: 1, ..Default::default() },
         C2stConfig { mlp: MlpConfig { alpha: -1.0, ..Default::default() }, ..Default::default() },
-        C2stConfig { mlp: MlpConfig { hidden: Some(vec![10, 0]), ..Default::default() }, ..Default::default() },
+        C2stConfig {
+            mlp: MlpConfig { hidden: Some(vec![10, 0]), ..Default::default() },
+            ..Default::default()
+        },
         C2stConfig { mlp: MlpConfig { learning_rate: f64::NAN, ..Default::default() }, ..Default::default() },
         C2stConfig { mlp: MlpConfig { beta2: 1.0, ..Default::default() }, ..Default::default() },
     ] {
@@ -132,7 +136,10 @@ fn roc_auc_reports_folds_with_one_class() {
         match c2st(x.view(), y.view(), &config) {
             Ok(v) => assert!((0.0..=1.0).contains(&v)),
             Err(e) => {
-                assert!(matches!(e, MetricsError::TooFewRows { .. }) && e.to_string().contains("both classes"), "{e}");
+                assert!(
+                    matches!(e, MetricsError::TooFewRows { .. }) && e.to_string().contains("both classes"),
+                    "{e}"
+                );
                 errors += 1;
             }
         }

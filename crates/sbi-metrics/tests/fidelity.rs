@@ -98,7 +98,10 @@ fn means_agree(name: &str) {
     };
     let se = ((var(&ours) + var(&sk)) / s as f64).sqrt();
     let diff = mean(&ours) - mean(&sk);
-    assert!(diff.abs() <= (3.0 * se).clamp(0.01, 0.03), "{name}: mean difference {diff:.4}, standard error {se:.4}");
+    assert!(
+        diff.abs() <= (3.0 * se).clamp(0.01, 0.03),
+        "{name}: mean difference {diff:.4}, standard error {se:.4}"
+    );
 }
 
 #[test]

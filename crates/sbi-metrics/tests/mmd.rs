@@ -66,18 +66,28 @@ fn all_kernels_match_direct_double_loops() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     // Sizes straddle the 256-column blocks and the 8-row tasks; widths 1, 2, 5 and 12;
     // distances from far below to far above 1 so every scale of the mixtures matters.
-    let cases = [(37, 29, 1, 0.5, 0.01), (300, 260, 2, 0.3, 1.0), (130, 170, 5, 1.0, 0.1), (90, 120, 12, 0.0, 3.0)];
+    let cases =
+        [(37, 29, 1, 0.5, 0.01), (300, 260, 2, 0.3, 1.0), (130, 170, 5, 1.0, 0.1), (90, 120, 12, 0.0, 3.0)];
     for &(n, m, d, shift, scale) in &cases {
         let x = normal(&mut rng, n, d, 0.0, scale);
         let y = normal(&mut rng, m, d, shift * scale, 1.3 * scale);
         let what = format!("n={n} m={m} d={d}");
-        assert_rel(mmd(x.view(), y.view(), MmdKernel::Sbibm).unwrap(), direct_sbibm(x.view(), y.view()), 1e-9, &what);
-        let (got, want) =
-            (mmd(x.view(), y.view(), MmdKernel::BayesflowGaussian).unwrap(), direct_biased(x.view(), y.view(), &bf_gauss));
+        assert_rel(
+            mmd(x.view(), y.view(), MmdKernel::Sbibm).unwrap(),
+            direct_sbibm(x.view(), y.view()),
+            1e-9,
+            &what,
+        );
+        let (got, want) = (
+            mmd(x.view(), y.view(), MmdKernel::BayesflowGaussian).unwrap(),
+            direct_biased(x.view(), y.view(), &bf_gauss),
+        );
         assert!(want > 0.0);
         assert_rel(got, want, 1e-9, &what);
-        let (got, want) =
-            (mmd(x.view(), y.view(), MmdKernel::BayesflowImq).unwrap(), direct_biased(x.view(), y.view(), &bf_imq));
+        let (got, want) = (
+            mmd(x.view(), y.view(), MmdKernel::BayesflowImq).unwrap(),
+            direct_biased(x.view(), y.view(), &bf_imq),
+        );
         assert!(want > 0.0);
         assert_rel(got, want, 1e-9, &what);
     }
@@ -89,8 +99,10 @@ fn near_duplicate_points_keep_the_small_scales_exact() {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let x = normal(&mut rng, 60, 2, 0.0, 1e-3);
     let y = normal(&mut rng, 50, 2, 5e-4, 1e-3);
-    let (got, want) =
-        (mmd(x.view(), y.view(), MmdKernel::BayesflowGaussian).unwrap(), direct_biased(x.view(), y.view(), &bf_gauss));
+    let (got, want) = (
+        mmd(x.view(), y.view(), MmdKernel::BayesflowGaussian).unwrap(),
+        direct_biased(x.view(), y.view(), &bf_gauss),
+    );
     assert_rel(got, want, 1e-9, "near duplicates");
 }
 
@@ -184,9 +196,15 @@ fn bad_input_is_a_clear_error() {
         ));
         // Empty sets.
         let empty = Array2::<f64>::zeros((0, 3));
-        assert_eq!(mmd(empty.view(), x.view(), k).unwrap_err(), MetricsError::Empty { which: "reference", rows: 0, cols: 3 });
+        assert_eq!(
+            mmd(empty.view(), x.view(), k).unwrap_err(),
+            MetricsError::Empty { which: "reference", rows: 0, cols: 3 }
+        );
         let no_cols = Array2::<f64>::zeros((5, 0));
-        assert!(matches!(mmd(x.view(), no_cols.view(), k).unwrap_err(), MetricsError::Empty { which: "samples", .. }));
+        assert!(matches!(
+            mmd(x.view(), no_cols.view(), k).unwrap_err(),
+            MetricsError::Empty { which: "samples", .. }
+        ));
     }
     // The unbiased estimator needs two rows per set; the biased ones work with one.
     let one = x.slice_axis(Axis(0), Slice::from(..1));

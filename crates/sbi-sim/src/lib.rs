@@ -11,8 +11,9 @@
 //! Randomness is always passed in (`&mut dyn RngCore`); nothing here uses a
 //! global generator. Batched simulation is parallel over rows (rayon) and gives
 //! identical output for a given generator state whatever the thread count:
-//! one `u64` is drawn from the caller's generator and every row gets its own
-//! generator seeded from that value and the row index ([`row_rng`]).
+//! one `u64` is drawn from the caller's generator and every fixed chunk of
+//! [`SIM_CHUNK`] rows gets its own generator seeded from that value and the
+//! chunk index ([`row_rng`]).
 //!
 //! ```
 //! use sbi_sim::prelude::*;
@@ -46,8 +47,8 @@ pub use tasks::{TASK_NAMES, all_tasks, task_by_name};
 /// Items most users need.
 pub mod prelude {
     pub use crate::{
-        Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, TASK_NAMES,
-        all_tasks, count_nan_rows, task_by_name,
+        Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, TASK_NAMES, Task, all_tasks,
+        count_nan_rows, task_by_name,
     };
 }
 
@@ -101,22 +102,31 @@ pub trait Simulator: Send + Sync {
         check_theta(theta, self.theta_dim())?;
         let base = rng.next_u64();
         let mut x = Array2::<f64>::zeros((theta.nrows(), self.x_dim()));
-        x.axis_iter_mut(Axis(0))
+        x.axis_chunks_iter_mut(Axis(0), SIM_CHUNK)
             .into_par_iter()
-            .zip(theta.axis_iter(Axis(0)).into_par_iter())
+            .zip(theta.axis_chunks_iter(Axis(0), SIM_CHUNK).into_par_iter())
             .enumerate()
-            .for_each(|(i, (out, th))| {
-                let mut r = row_rng(base, i as u64);
-                self.simulate_row(th, &mut r, out);
+            .for_each(|(c, (mut out, th))| {
+                let mut r = row_rng(base, c as u64);
+                for (o, t) in out.axis_iter_mut(Axis(0)).zip(th.axis_iter(Axis(0))) {
+                    self.simulate_row(t, &mut r, o);
+                }
             });
         Ok(x)
     }
 }
 
-/// The generator used for row `i` of a batch whose base seed is `base`.
+/// Rows per generator in batched simulation: rows `[c·SIM_CHUNK, (c+1)·SIM_CHUNK)`
+/// are simulated in order with the generator `row_rng(base, c)`. The chunking is
+/// fixed, so the output does not depend on the number of threads; seeding one
+/// generator per chunk rather than per row keeps cheap simulators fast.
+pub const SIM_CHUNK: usize = 256;
+
+/// The generator for stream `i` (a chunk of rows, or an MCMC chain) of a batch
+/// whose base seed is `base`.
 ///
-/// ChaCha8 with the seed `base` and stream `i`, so rows are independent and
-/// the result does not depend on how rows are split between threads.
+/// ChaCha8 with the seed `base` and stream `i`, so streams are independent and
+/// the result does not depend on how work is split between threads.
 pub fn row_rng(base: u64, i: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(base);
     r.set_stream(i);
@@ -215,7 +225,11 @@ pub trait Task: Send + Sync {
 
     /// Exact log-likelihood log p(x | θ) of one data set for each row of
     /// theta `[n, d_theta]` → `[n]`, where tractable (`None` otherwise).
-    fn log_likelihood(&self, _theta: ArrayView2<f64>, _x: ArrayView1<f64>) -> Option<Result<Array1<f64>, SimError>> {
+    fn log_likelihood(
+        &self,
+        _theta: ArrayView2<f64>,
+        _x: ArrayView1<f64>,
+    ) -> Option<Result<Array1<f64>, SimError>> {
         None
     }
 }

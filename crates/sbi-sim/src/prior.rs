@@ -198,7 +198,8 @@ impl Prior for MvNormal {
     fn describe(&self) -> String {
         let c = self.covariance();
         let d = self.dim();
-        let iso = (0..d).all(|i| (0..d).all(|j| if i == j { c[(i, i)] == c[(0, 0)] } else { c[(i, j)].abs() < 1e-12 }));
+        let iso = (0..d)
+            .all(|i| (0..d).all(|j| if i == j { c[(i, i)] == c[(0, 0)] } else { c[(i, j)].abs() < 1e-12 }));
         if iso && self.mean.iter().all(|m| *m == 0.0) {
             format!("N(0, {:.3}·I_{d})", c[(0, 0)])
         } else {
@@ -218,7 +219,9 @@ impl LogNormal {
     /// Log-normals with log-scale means `mu` and standard deviations `sigma > 0`.
     pub fn new(mu: Vec<f64>, sigma: Vec<f64>) -> Result<Self, SimError> {
         if mu.is_empty() || mu.len() != sigma.len() {
-            return Err(SimError::InvalidArgument("LogNormal needs mu and sigma of equal, non-zero length".into()));
+            return Err(SimError::InvalidArgument(
+                "LogNormal needs mu and sigma of equal, non-zero length".into(),
+            ));
         }
         if mu.iter().any(|m| !m.is_finite()) || sigma.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(SimError::InvalidArgument("LogNormal needs finite mu and sigma > 0".into()));

@@ -80,7 +80,12 @@ impl Task for GaussianLinear {
     fn reference_method(&self) -> &'static str {
         "analytic Gaussian"
     }
-    fn reference_posterior(&self, k: usize, n: usize, rng: &mut dyn RngCore) -> Result<ReferenceSamples, SimError> {
+    fn reference_posterior(
+        &self,
+        k: usize,
+        n: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<ReferenceSamples, SimError> {
         let x_o = self.observation(k)?;
         let post = self.posterior(x_o.view())?;
         Ok(ReferenceSamples {
@@ -88,7 +93,11 @@ impl Task for GaussianLinear {
             report: ReferenceReport { method: "analytic".into(), ..Default::default() },
         })
     }
-    fn log_likelihood(&self, theta: ArrayView2<f64>, x: ArrayView1<f64>) -> Option<Result<Array1<f64>, SimError>> {
+    fn log_likelihood(
+        &self,
+        theta: ArrayView2<f64>,
+        x: ArrayView1<f64>,
+    ) -> Option<Result<Array1<f64>, SimError>> {
         Some((|| {
             check_matrix(theta, D, "theta")?;
             check_matrix(x.view().insert_axis(ndarray::Axis(0)), D, "x")?;
@@ -96,7 +105,9 @@ impl Task for GaussianLinear {
             Ok(theta
                 .rows()
                 .into_iter()
-                .map(|t| c - 0.5 * t.iter().zip(x.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / NOISE_VAR)
+                .map(|t| {
+                    c - 0.5 * t.iter().zip(x.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / NOISE_VAR
+                })
                 .collect())
         })())
     }

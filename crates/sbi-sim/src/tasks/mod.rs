@@ -2,16 +2,16 @@
 
 use crate::{SimError, Task};
 
+pub mod bernoulli_glm;
 pub mod gaussian_linear;
 pub mod gaussian_linear_uniform;
 pub mod gaussian_mixture;
-pub mod two_moons;
+mod log_mcmc;
+pub mod lotka_volterra;
+pub mod sir;
 pub mod slcp;
 pub mod slcp_distractors;
-pub mod bernoulli_glm;
-mod log_mcmc;
-pub mod sir;
-pub mod lotka_volterra;
+pub mod two_moons;
 
 /// Names of the ten sbibm tasks, in the order of the spec's summary table.
 pub const TASK_NAMES: [&str; 10] = [
