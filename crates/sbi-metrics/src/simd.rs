@@ -151,7 +151,7 @@ mod tests {
         let mut worst: f64 = 0.0;
         let mut x = 1e-300f64;
         while x < 1e300 {
-            for v in [x, x * 1.414_213_56, x * 0.999_999_9, 1.0 - x.min(0.5)] {
+            for v in [x, x * std::f64::consts::SQRT_2, x * 0.999_999_9, 1.0 - x.min(0.5)] {
                 let (a, b) = (ln_pos::<false>(v), v.ln());
                 let err = if b == 0.0 { a.abs() } else { ((a - b) / b).abs() };
                 worst = worst.max(err);
