@@ -113,14 +113,12 @@ fn means_agree(name: &str) {
 }
 
 #[test]
-#[ignore = "slow in the dev profile on 2 cores and still being tuned; run with `cargo test -p sbi-metrics --release --test fidelity -- --ignored`"]
 #[ignore = "slow: 100-D classifiers of 1,000 units, 5 seeds (about 2 CPU-minutes in release)"]
 fn d100_identical() {
     means_agree("d100_identical");
 }
 
 #[test]
-#[ignore = "slow in the dev profile on 2 cores and still being tuned; run with `cargo test -p sbi-metrics --release --test fidelity -- --ignored`"]
 #[ignore = "slow: 100-D classifiers of 1,000 units, 5 seeds (about 2 CPU-minutes in release)"]
 fn d100_shift01() {
     means_agree("d100_shift01");
