@@ -107,14 +107,17 @@ impl fmt::Display for DeviceChoice {
 impl FromStr for DeviceChoice {
     type Err = NnError;
 
-    /// Parses `flex`, `ndarray`, `wgpu` or `cuda` (case-insensitive). Parsing
+    /// Parses `flex` (alias `cpu`), `ndarray`, `wgpu` or `cuda` (case-insensitive). Parsing
     /// succeeds for a backend that is not compiled in; [`DeviceChoice::device`]
     /// then reports it.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
+        if lower == "cpu" {
+            return Ok(DeviceChoice::Flex);
+        }
         Self::ALL.into_iter().find(|c| c.name() == lower).ok_or_else(|| NnError::Device {
             name: s.to_string(),
-            reason: "unknown device name (expected flex, ndarray, wgpu or cuda)".to_string(),
+            reason: "unknown device name (expected cpu/flex, ndarray, wgpu or cuda)".to_string(),
             available: available_names(),
         })
     }
@@ -134,6 +137,7 @@ mod tests {
 
     #[test]
     fn unknown_name_is_an_error() {
+        assert_eq!("CPU".parse::<DeviceChoice>().unwrap(), DeviceChoice::Flex);
         let err = "tpu".parse::<DeviceChoice>().unwrap_err();
         assert!(err.to_string().contains("tpu"), "{err}");
     }

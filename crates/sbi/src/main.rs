@@ -1,5 +1,6 @@
 //! The `sbi` command-line tool: benchmark tasks, simulation, reference
-//! posteriors and two-sample metrics. See `docs/cli.md`.
+//! posteriors, two-sample metrics, and training and sampling neural estimators.
+//! See `docs/cli.md`.
 
 mod cli;
 
@@ -32,6 +33,12 @@ enum Command {
     C2st(cli::c2st::Args),
     /// Maximum mean discrepancy (MMD) between two sample files.
     Mmd(cli::mmd::Args),
+    /// Simulates a budget, trains a neural estimator and saves the model.
+    Train(cli::train::TrainArgs),
+    /// Draws posterior samples from a saved model.
+    Sample(cli::train::SampleArgs),
+    /// Simulate, train, sample, and compare with the reference posterior (C2ST, MMD).
+    Run(cli::train::RunArgs),
 }
 
 fn main() -> Result<()> {
@@ -49,5 +56,8 @@ fn main() -> Result<()> {
         Command::Reference(args) => cli::reference::run(args),
         Command::C2st(args) => cli::c2st::run(args),
         Command::Mmd(args) => cli::mmd::run(args),
+        Command::Train(args) => cli::train::train(args),
+        Command::Sample(args) => cli::train::sample_cmd(args),
+        Command::Run(args) => cli::train::run_cmd(args),
     }
 }

@@ -6,6 +6,7 @@ pub mod observation;
 pub mod reference;
 pub mod simulate;
 pub mod tasks;
+pub mod train;
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

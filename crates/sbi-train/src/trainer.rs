@@ -1,0 +1,308 @@
+//! The training loop shared by every estimator: minibatch Adam/AdamW with
+//! gradient clipping, a validation split with early stopping that restores the
+//! best weights, KL-weight schedules, NaN detection and progress callbacks.
+
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use ndarray::{Array2, ArrayView2};
+use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sbi_nn::burn;
+use serde::{Deserialize, Serialize};
+
+use crate::{Dataset, OptimizerKind, Standardizer, TrainConfig, TrainError};
+
+/// Rows per forward pass when computing the validation loss.
+const VALIDATION_CHUNK: usize = 8192;
+/// Stream offsets of the seeded generators (split, then batches and noise, then validation noise).
+const SPLIT_STREAM: u64 = 0x5b1;
+const STEP_STREAM: u64 = 0x5b2;
+const VALIDATION_STREAM: u64 = 0x5b3;
+
+/// What a loss function sees besides the batch.
+pub struct StepContext<'a> {
+    /// Current epoch, 1-based.
+    pub epoch: usize,
+    /// Multiplier of the model's KL weight from the [`crate::KlSchedule`]
+    /// (1 for the validation loss).
+    pub kl_factor: f64,
+    /// Whether this is a validation (no-gradient) evaluation.
+    pub validation: bool,
+    /// Randomness for the loss (e.g. reparameterisation noise). For the
+    /// validation loss it is re-seeded identically every epoch, so the
+    /// validation loss is a deterministic function of the weights.
+    pub rng: &'a mut ChaCha8Rng,
+}
+
+/// One epoch's statistics, as reported to the progress callback and kept in
+/// [`TrainReport::history`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EpochStats {
+    /// Epoch, 1-based.
+    pub epoch: usize,
+    /// The configured maximum number of epochs.
+    pub max_epochs: usize,
+    /// Mean training loss over the epoch's minibatches (weighted by their size).
+    pub train_loss: f64,
+    /// Validation loss after the epoch (None without a validation split).
+    pub val_loss: Option<f64>,
+    /// Best validation loss so far.
+    pub best_val_loss: Option<f64>,
+    /// Seconds since training started.
+    pub elapsed_s: f64,
+}
+
+/// Progress events of a run (training, or a whole simulate-train-sample run).
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// A stage begins (`"simulating"`, `"training"`, `"sampling"`, a round, ...).
+    Stage(String),
+    /// An epoch ended.
+    Epoch(EpochStats),
+}
+
+/// How training went.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainReport {
+    /// Epochs run.
+    pub epochs: usize,
+    /// The epoch whose weights were kept (the best validation loss, or the last epoch).
+    pub best_epoch: usize,
+    /// The best validation loss (None without validation split).
+    pub best_val_loss: Option<f64>,
+    /// Whether early stopping ended training before `max_epochs`.
+    pub stopped_early: bool,
+    /// Training pairs.
+    pub n_train: usize,
+    /// Validation pairs.
+    pub n_val: usize,
+    /// Wall-clock seconds of the loop (standardisation and upload included).
+    pub seconds: f64,
+    /// Per-epoch statistics.
+    pub history: Vec<EpochStats>,
+}
+
+/// A trained model with the standardisation it was trained under.
+#[derive(Clone, Debug)]
+pub struct Fitted<M> {
+    /// The model with the kept weights, still on the training (autodiff) device;
+    /// call `.valid()` for inference.
+    pub model: M,
+    /// Standardisation of θ (fitted on the training split).
+    pub theta_std: Standardizer,
+    /// Standardisation of x (fitted on the training split).
+    pub x_std: Standardizer,
+    /// How training went.
+    pub report: TrainReport,
+}
+
+/// Uploads `data: [n, d]` as an f32 tensor.
+pub fn to_tensor(data: ArrayView2<f64>, device: &Device) -> Tensor<2> {
+    let (n, d) = data.dim();
+    let values: Vec<f32> = data.iter().map(|v| *v as f32).collect();
+    Tensor::from_data(TensorData::new(values, [n, d]), device)
+}
+
+/// Downloads a `[n, d]` tensor as f64.
+pub fn to_array(t: Tensor<2>) -> Array2<f64> {
+    let [n, d] = t.dims();
+    let values = t.into_data().try_into_vec_as::<f64>().expect("a float tensor converts to f64");
+    Array2::from_shape_vec((n, d), values).expect("shape matches")
+}
+
+fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    let clip = config.clip_grad_norm.map(|c| GradientClippingConfig::Norm(c as f32));
+    match config.optimizer {
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(config.adam_epsilon as f32)
+            .with_weight_decay(
+                (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+            )
+            .with_grad_clipping(clip)
+            .init(),
+        OptimizerKind::AdamW => AdamWConfig::new()
+            .with_epsilon(config.adam_epsilon as f32)
+            .with_weight_decay(config.weight_decay as f32)
+            .with_grad_clipping(clip)
+            .init(),
+    }
+}
+
+/// Trains `model` (built on the autodiff `device`) on `data` by minimising
+/// `loss(model, theta_batch, x_batch, ctx)` (a `[1]` batch mean, on z-scored
+/// `theta: [b, d_theta]` and `x: [b, d_x]`).
+///
+/// The pairs are split (seeded) into training and validation sets
+/// (`validation_fraction`); the standardisers are fitted on the training set.
+/// Each epoch visits the training set in a fresh random order in minibatches
+/// (the last one may be smaller). After each epoch the validation loss is
+/// computed with the model's inference copy; training stops after `patience`
+/// epochs without a new best (counted after a KL warm-up), and the best
+/// weights are restored. Gradient clipping is Burn's: the norm of each
+/// parameter tensor's gradient is clipped separately.
+///
+/// Errors: an invalid config, a loss that turns NaN or infinite (naming the
+/// epoch), or an error from `loss` (e.g. a shape mismatch).
+pub fn fit<M, L>(
+    model: M,
+    data: &Dataset,
+    device: &Device,
+    config: &TrainConfig,
+    mut loss: L,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Fitted<M>, TrainError>
+where
+    M: Module,
+    L: FnMut(&M, Tensor<2>, Tensor<2>, &mut StepContext) -> Result<Tensor<1>, TrainError>,
+{
+    config.validate()?;
+    let start = Instant::now();
+    let mut split_rng = ChaCha8Rng::seed_from_u64(config.seed ^ SPLIT_STREAM);
+    let (train_idx, val_idx) = data.split_indices(config.validation_fraction, &mut split_rng)?;
+    let train = data.select(&train_idx);
+    let theta_std = Standardizer::fit(train.theta())?;
+    let x_std = Standardizer::fit(train.x())?;
+    let train_theta = theta_std.transform(train.theta());
+    let train_x = x_std.transform(train.x());
+    let inference_device = device.clone().without_autodiff();
+    let val = (!val_idx.is_empty()).then(|| {
+        let v = data.select(&val_idx);
+        (
+            to_tensor(theta_std.transform(v.theta()).view(), &inference_device),
+            to_tensor(x_std.transform(v.x()).view(), &inference_device),
+        )
+    });
+    let n_train = train_idx.len();
+    let (d_theta, d_x) = (data.d_theta(), data.d_x());
+    let batch = config.batch_size.min(n_train);
+    let steps = n_train.div_ceil(batch);
+    let warmup = config.kl_schedule.warmup_epochs();
+
+    let mut optim = optimizer(config);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ STEP_STREAM);
+    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut model = model;
+    let mut best: Option<(M, usize, f64)> = None;
+    let mut since_best = 0usize;
+    let mut history = Vec::new();
+    let mut stopped_early = false;
+    let mut theta_buf = vec![0f32; batch * d_theta];
+    let mut x_buf = vec![0f32; batch * d_x];
+
+    for epoch in 1..=config.max_epochs {
+        order.shuffle(&mut rng);
+        let mut sum: Option<Tensor<1>> = None;
+        for (step, rows) in order.chunks(batch).enumerate() {
+            let b = rows.len();
+            theta_buf.clear();
+            x_buf.clear();
+            for &i in rows {
+                theta_buf.extend(train_theta.row(i).iter().map(|v| *v as f32));
+                x_buf.extend(train_x.row(i).iter().map(|v| *v as f32));
+            }
+            let theta = Tensor::from_data(TensorData::new(theta_buf.clone(), [b, d_theta]), device);
+            let x = Tensor::from_data(TensorData::new(x_buf.clone(), [b, d_x]), device);
+            let t = (epoch - 1) as f64 + step as f64 / steps as f64;
+            let kl_factor = config.kl_schedule.factor(t);
+            let mut ctx = StepContext { epoch, kl_factor, validation: false, rng: &mut rng };
+            let l = loss(&model, theta, x, &mut ctx)?;
+            let weighted = l.clone().detach().mul_scalar(b as f64);
+            sum = Some(match sum {
+                Some(s) => s + weighted,
+                None => weighted,
+            });
+            let grads = GradientsParams::from_grads(l.backward(), &model);
+            model = optim.step(config.learning_rate, model, grads);
+        }
+        let train_loss = sum.expect("at least one batch").into_scalar::<f64>() / n_train as f64;
+        if !train_loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss { which: "training", epoch, value: train_loss });
+        }
+        let val_loss = match &val {
+            Some((vt, vx)) => {
+                let v = validation_loss(&model.valid(), vt, vx, config.seed, epoch, &mut loss)?;
+                if !v.is_finite() {
+                    return Err(TrainError::NonFiniteLoss { which: "validation", epoch, value: v });
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        if let Some(v) = val_loss {
+            let improved = best.as_ref().is_none_or(|(_, _, b)| v < *b);
+            if improved {
+                best = Some((model.clone(), epoch, v));
+                since_best = 0;
+            } else if epoch > warmup {
+                since_best += 1;
+            }
+        }
+        let stats = EpochStats {
+            epoch,
+            max_epochs: config.max_epochs,
+            train_loss,
+            val_loss,
+            best_val_loss: best.as_ref().map(|(_, _, b)| *b),
+            elapsed_s: start.elapsed().as_secs_f64(),
+        };
+        progress(&Progress::Epoch(stats.clone()));
+        history.push(stats);
+        if val.is_some() && since_best >= config.patience && epoch > warmup {
+            stopped_early = epoch < config.max_epochs;
+            break;
+        }
+    }
+    let epochs = history.len();
+    let (model, best_epoch, best_val_loss) = match best {
+        Some((m, e, v)) => (m, e, Some(v)),
+        None => (model, epochs, None),
+    };
+    let report = TrainReport {
+        epochs,
+        best_epoch,
+        best_val_loss,
+        stopped_early,
+        n_train,
+        n_val: val_idx.len(),
+        seconds: start.elapsed().as_secs_f64(),
+        history,
+    };
+    Ok(Fitted { model, theta_std, x_std, report })
+}
+
+/// Mean loss over the validation set, in chunks, with noise re-seeded per call.
+fn validation_loss<M, L>(
+    model: &M,
+    theta: &Tensor<2>,
+    x: &Tensor<2>,
+    seed: u64,
+    epoch: usize,
+    loss: &mut L,
+) -> Result<f64, TrainError>
+where
+    L: FnMut(&M, Tensor<2>, Tensor<2>, &mut StepContext) -> Result<Tensor<1>, TrainError>,
+{
+    let n = theta.dims()[0];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ VALIDATION_STREAM);
+    let mut total = 0.0;
+    let mut start = 0;
+    while start < n {
+        let end = (start + VALIDATION_CHUNK).min(n);
+        let mut ctx = StepContext { epoch, kl_factor: 1.0, validation: true, rng: &mut rng };
+        let l = loss(model, theta.clone().slice(start..end), x.clone().slice(start..end), &mut ctx)?;
+        total += l.into_scalar::<f64>() * (end - start) as f64;
+        start = end;
+    }
+    Ok(total / n as f64)
+}
+
+/// Draws `n` standard-normal values on the host from `rng` as a `[rows, cols]` tensor.
+pub fn noise(rng: &mut dyn RngCore, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    sbi_nn::standard_normal(rng, [rows, cols], device)
+}
