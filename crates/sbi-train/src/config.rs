@@ -26,8 +26,8 @@ pub struct TrainConfig {
     /// Optimiser. Default [`OptimizerKind::Adam`].
     #[config(default = "OptimizerKind::Adam")]
     pub optimizer: OptimizerKind,
-    /// Learning rate. Default `1e-3`.
-    #[config(default = 1e-3)]
+    /// Learning rate. Default `2e-3` (tuned with the batch size, `docs/training.md`).
+    #[config(default = 2e-3)]
     pub learning_rate: f64,
     /// Adam's ε. Default `1e-8` (PyTorch's and sbi's value; Burn's own default is 1e-5).
     #[config(default = 1e-8)]
@@ -35,8 +35,8 @@ pub struct TrainConfig {
     /// Weight decay (L2 for Adam, decoupled for AdamW). Default `0`.
     #[config(default = 0.0)]
     pub weight_decay: f64,
-    /// Minibatch size. Default `256`.
-    #[config(default = 256)]
+    /// Minibatch size. Default `512`.
+    #[config(default = 512)]
     pub batch_size: usize,
     /// Fraction of the pairs held out for validation and early stopping. Default `0.1`.
     #[config(default = 0.1)]
