@@ -8,7 +8,8 @@
 //! ([`model_file`]), TOML settings ([`Settings`]) and whole runs ([`run`]:
 //! simulate → train → sample, as the `sbi run` command and the benchmark sweeps use).
 //!
-//! Implemented methods: CP-VAE and UP-VAE ([`Method::implemented`]). Builds on
+//! Implemented methods: CP-VAE, UP-VAE, NPE with MDN, MAF or NSF
+//! ([`Method::implemented`]); sequential NPE is not implemented yet. Builds on
 //! `sbi-sim` (tasks) and `sbi-nn` (networks).
 //!
 //! ```
@@ -36,6 +37,7 @@ mod data;
 mod error;
 mod method;
 pub mod model_file;
+pub mod npe;
 mod posterior;
 pub mod run;
 mod schedule;
@@ -56,6 +58,7 @@ pub use data::Dataset;
 pub use error::TrainError;
 pub use method::Method;
 pub use model_file::ModelMeta;
+pub use npe::{NpeEstimator, NpePosterior};
 pub use posterior::{Draws, SampleConfig, check_observation, sample};
 pub use run::{RunOutput, RunSpec, Timings, run, settings_json};
 pub use schedule::KlSchedule;
@@ -172,6 +175,9 @@ pub fn estimator(method: Method, settings: &Settings) -> Result<Box<dyn Estimato
             let d = UpVaeEstimator::default();
             Ok(Box::new(UpVaeEstimator { model: apply(&d.model, &settings.model, "model")?, train }))
         }
+        m @ (Method::NpeMdn | Method::NpeMaf | Method::NpeNsf) => {
+            Ok(Box::new(NpeEstimator::with_settings(m, &settings.model, train)?))
+        }
         other => Err(TrainError::NotImplemented(other.name().to_string())),
     }
 }
@@ -183,6 +189,9 @@ pub fn load_posterior(path: &Path, device: &Device) -> Result<Box<dyn Posterior>
     let (meta, record) = model_file::read(path)?;
     match meta.method {
         Method::CpVae | Method::UpVae => Ok(Box::new(VaePosterior::from_parts(meta, record, device, path)?)),
+        Method::NpeMdn | Method::NpeMaf | Method::NpeNsf => {
+            Ok(Box::new(NpePosterior::from_parts(meta, record, device, path)?))
+        }
         other => {
             Err(TrainError::model_file(path, format!("method '{other}' cannot be loaded by this build")))
         }

@@ -87,6 +87,9 @@ pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, Train
         Method::UpVae => {
             serde_json::to_value(apply(&UpVaeEstimator::default().model, &settings.model, "model")?)
         }
+        m @ (Method::NpeMdn | Method::NpeMaf | Method::NpeNsf) => {
+            Ok(crate::npe::model_json(m, &settings.model)?)
+        }
         other => return Err(TrainError::NotImplemented(other.name().to_string())),
     }
     .expect("configs serialise");

@@ -153,7 +153,7 @@ fn bad_observations_and_settings_are_errors() {
     assert!(sample(post.as_ref(), None, array![1.0].view(), 0, &cfg, &mut rng).is_err());
     let bad = Settings::from_toml_str("[train]\nlearning_rate = -1.0\n").unwrap();
     assert!(estimator(Method::CpVae, &bad).is_err());
-    assert!(matches!(estimator(Method::NpeMaf, &Settings::default()), Err(TrainError::NotImplemented(_))));
+    assert!(matches!(estimator(Method::Apt, &Settings::default()), Err(TrainError::NotImplemented(_))));
 }
 
 #[test]
@@ -176,8 +176,7 @@ fn non_finite_losses_stop_training_naming_the_epoch() {
             },
             &mut |_| {},
         )
-        .err()
-        .expect("training must fail");
+        .expect_err("training must fail");
         assert!(matches!(err, TrainError::NonFiniteLoss { epoch: 3, which: "training", .. }), "{err}");
         assert!(err.to_string().contains("epoch 3"), "{err}");
     }

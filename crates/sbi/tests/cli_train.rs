@@ -170,7 +170,7 @@ fn bad_input_is_a_clear_error() {
     };
     let run = |a: Vec<String>| sbi(&a.iter().map(String::as_str).collect::<Vec<_>>());
     fails(run(base("vae", "100")), &["unknown method", "cp-vae"]);
-    fails(run(base("npe-maf", "100")), &["not implemented"]);
+    fails(run(base("apt", "100")), &["not implemented"]);
     fails(run(base("cp-vae", "0")), &["--budget"]);
     let mut a = base("cp-vae", "100");
     a.extend(["--device".into(), "tpu".into()]);

@@ -18,7 +18,7 @@ pub struct TrainOpts {
     /// Task name (see `sbi tasks`).
     #[arg(long)]
     task: String,
-    /// Method: cp-vae, up-vae (npe-mdn, npe-maf, npe-nsf, snpe-a, snpe-b, apt when implemented).
+    /// Method: cp-vae, up-vae, npe-mdn, npe-maf, npe-nsf (snpe-a, snpe-b, apt: not implemented yet).
     #[arg(long)]
     method: String,
     /// Simulation budget (training pairs).
