@@ -1,5 +1,6 @@
 //! The `sbi` command-line tool: benchmark tasks, simulation, reference
-//! posteriors, two-sample metrics, and training and sampling neural estimators.
+//! posteriors, two-sample metrics, training and sampling neural estimators, and
+//! benchmark sweeps with their reports.
 //! See `docs/cli.md`.
 
 mod cli;
@@ -39,6 +40,10 @@ enum Command {
     Sample(cli::train::SampleArgs),
     /// Simulate, train, sample, and compare with the reference posterior (C2ST, MMD).
     Run(cli::train::RunArgs),
+    /// Runs a benchmark sweep (tasks × methods × budgets × seeds × observations) and writes its report.
+    Bench(cli::bench::BenchArgs),
+    /// Regenerates the report (Markdown, CSV, figures) of a results directory of `sbi bench`.
+    Report(cli::bench::ReportArgs),
 }
 
 fn main() -> Result<()> {
@@ -59,5 +64,7 @@ fn main() -> Result<()> {
         Command::Train(args) => cli::train::train(args),
         Command::Sample(args) => cli::train::sample_cmd(args),
         Command::Run(args) => cli::train::run_cmd(args),
+        Command::Bench(args) => cli::bench::bench(args),
+        Command::Report(args) => cli::bench::report(args),
     }
 }

@@ -1,5 +1,6 @@
 //! The subcommands of the `sbi` binary, one module each, and their shared helpers.
 
+pub mod bench;
 pub mod c2st;
 pub mod mmd;
 pub mod observation;

@@ -1,0 +1,225 @@
+//! Running a sweep: each pending run simulates, trains, samples, computes the
+//! metrics against the cached reference and is appended to the store.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use ndarray::Array2;
+use sbi_metrics::{C2stConfig, MmdKernel, c2st, mmd};
+use sbi_train::{Progress, RunSpec};
+
+use crate::reference::{ReferenceCache, ReferenceInfo};
+use crate::store::{Failure, Store, write_atomic};
+use crate::sweep::{PlannedRun, RunKey, Sweep};
+use crate::{BenchError, Environment, Metrics, RunRecord, STORE_VERSION, StageTimes};
+
+/// How to run a sweep.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// The results store directory.
+    pub output: PathBuf,
+    /// Runs executed at the same time (≥ 1). Above 1 the runs compete for the
+    /// cores, so training times are not comparable: use 1 for timing sweeps.
+    pub jobs: usize,
+    /// Stop at the first failed run instead of logging it and going on.
+    pub fail_fast: bool,
+}
+
+/// What happens during a sweep, for progress display.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The plan: runs in the sweep, already finished, to run now.
+    Planned {
+        /// Runs in the sweep.
+        total: usize,
+        /// Runs found finished in the store (skipped).
+        finished: usize,
+        /// Runs to execute.
+        pending: usize,
+        /// Bytes of a torn last line removed when opening the store.
+        repaired_bytes: u64,
+    },
+    /// A run started.
+    Started(&'a RunKey),
+    /// A stage message from inside a run (simulating, training, epochs, ...).
+    Progress(&'a RunKey, &'a Progress),
+    /// A reference posterior became available.
+    Reference(&'a ReferenceInfo),
+    /// A run finished and was stored.
+    Finished(&'a RunRecord),
+    /// A run failed (logged in `failures.jsonl`).
+    Failed(&'a RunKey, &'a str),
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SweepSummary {
+    /// Runs in the sweep.
+    pub total: usize,
+    /// Runs skipped because the store had them.
+    pub skipped: usize,
+    /// Runs finished now.
+    pub finished: usize,
+    /// Runs that failed now.
+    pub failed: usize,
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Runs every run of `sweep` not yet in the store at `options.output`.
+///
+/// Each finished run is appended to the store at once, so an interruption
+/// loses only the runs in progress and a rerun continues where it stopped.
+/// A failing run is logged (and reported through `on_event`) and the sweep goes
+/// on, unless `fail_fast`. Errors of the store itself (unreadable, full disk)
+/// stop the sweep.
+pub fn run_sweep(
+    sweep: &Sweep,
+    options: &SweepOptions,
+    on_event: &(dyn Fn(&Event) + Sync),
+) -> Result<SweepSummary, BenchError> {
+    if options.jobs == 0 {
+        return Err(BenchError::Sweep {
+            source_name: sweep.name.clone(),
+            line: None,
+            reason: "--jobs must be at least 1".into(),
+        });
+    }
+    let plan = sweep.plan()?;
+    let store = Store::open(&options.output)?;
+    let done = store.finished()?;
+    let pending: Vec<&PlannedRun> = plan.iter().filter(|r| !done.contains(&r.key)).collect();
+    let summary = Mutex::new(SweepSummary {
+        total: plan.len(),
+        skipped: plan.len() - pending.len(),
+        ..Default::default()
+    });
+    on_event(&Event::Planned {
+        total: plan.len(),
+        finished: plan.len() - pending.len(),
+        pending: pending.len(),
+        repaired_bytes: store.repaired_bytes,
+    });
+    let references = ReferenceCache::new(&options.output.join("references"));
+    let env = Environment::detect(options.jobs);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let fatal: Mutex<Option<BenchError>> = Mutex::new(None);
+
+    let worker = || {
+        while !stop.load(Ordering::SeqCst) {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(run) = pending.get(i) else { break };
+            on_event(&Event::Started(&run.key));
+            match execute(sweep, run, &store, &references, &env, on_event) {
+                Ok(record) => match store.append(&record) {
+                    Ok(()) => {
+                        summary.lock().unwrap_or_else(|e| e.into_inner()).finished += 1;
+                        on_event(&Event::Finished(&record));
+                    }
+                    Err(e) => {
+                        stop.store(true, Ordering::SeqCst);
+                        fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                    }
+                },
+                Err(e) => {
+                    let message = e.to_string();
+                    let is_store_error = matches!(e, BenchError::Io { .. });
+                    summary.lock().unwrap_or_else(|e| e.into_inner()).failed += 1;
+                    on_event(&Event::Failed(&run.key, &message));
+                    let logged = store.append_failure(&Failure {
+                        key: run.key.clone(),
+                        error: message,
+                        finished_unix: now_unix(),
+                    });
+                    if options.fail_fast || is_store_error || logged.is_err() {
+                        stop.store(true, Ordering::SeqCst);
+                        let err = logged.err().unwrap_or(e);
+                        fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(err);
+                    }
+                }
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..options.jobs.min(pending.len().max(1)) {
+            // Burn's autodiff graphs can be deep: give workers the main thread's stack size.
+            std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn_scoped(s, worker)
+                .expect("spawning a sweep worker");
+        }
+        worker();
+    });
+    if let Some(e) = fatal.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    Ok(summary.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// One run: train, sample, write the draws, compute the metrics.
+fn execute(
+    sweep: &Sweep,
+    run: &PlannedRun,
+    store: &Store,
+    references: &ReferenceCache,
+    env: &Environment,
+    on_event: &(dyn Fn(&Event) + Sync),
+) -> Result<RunRecord, BenchError> {
+    let key = &run.key;
+    let spec = RunSpec {
+        task: key.task.clone(),
+        method: key.method,
+        budget: key.budget,
+        seed: key.seed,
+        observation: key.observation,
+        num_samples: sweep.num_samples,
+        device: sweep.device,
+        settings: run.settings.clone(),
+        sample: sweep.sample.clone(),
+    };
+    let out = sbi_train::run(&spec, &mut |p| on_event(&Event::Progress(key, p)))?;
+    let (path, rel) = store.samples_path(key);
+    write_samples(&path, &out.samples)?;
+    let reference =
+        references.get(&key.task, key.observation, sweep.num_samples, &|i| on_event(&Event::Reference(i)))?;
+    let start = Instant::now();
+    let (r, s) = (reference.view(), out.samples.view());
+    let metrics = Metrics {
+        c2st: c2st(r, s, &C2stConfig::default())?,
+        mmd_sbibm: mmd(r, s, MmdKernel::Sbibm)?,
+        mmd_bayesflow: mmd(r, s, MmdKernel::BayesflowGaussian)?,
+        mmd_bayesflow_imq: mmd(r, s, MmdKernel::BayesflowImq)?,
+    };
+    let metrics_s = start.elapsed().as_secs_f64();
+    Ok(RunRecord {
+        version: STORE_VERSION,
+        key: key.clone(),
+        sweep: sweep.name.clone(),
+        metrics,
+        timings: StageTimes {
+            simulate_s: out.timings.simulate_s,
+            train_s: out.timings.train_s,
+            sample_s: out.timings.sample_s,
+            metrics_s,
+        },
+        acceptance_rate: out.acceptance_rate,
+        dropped: out.dropped,
+        epochs: out.report.as_ref().map(|r| r.epochs),
+        samples_file: rel,
+        config: run.config.clone(),
+        environment: env.clone(),
+        finished_unix: now_unix(),
+    })
+}
+
+fn write_samples(path: &std::path::Path, samples: &Array2<f64>) -> Result<(), BenchError> {
+    let mut bytes = Vec::new();
+    ndarray_npy::WriteNpyExt::write_npy(&samples.mapv(|v| v as f32), &mut bytes)
+        .map_err(|e| BenchError::io("encoding", path, std::io::Error::other(e.to_string())))?;
+    write_atomic(path, &bytes)
+}
