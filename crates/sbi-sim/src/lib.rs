@@ -74,6 +74,12 @@ pub trait Prior: Send + Sync {
         None
     }
 
+    /// Mean `[d]` and covariance `[d, d]` when the prior is a (multivariate)
+    /// normal, else `None`. SNPE-A's analytic proposal correction uses it.
+    fn gaussian(&self) -> Option<(Array1<f64>, Array2<f64>)> {
+        None
+    }
+
     /// Short human-readable description, e.g. `U[-1, 1]^2`.
     fn describe(&self) -> String;
 }

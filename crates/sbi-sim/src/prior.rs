@@ -195,6 +195,10 @@ impl Prior for MvNormal {
         theta.len() == self.dim() && theta.iter().all(|v| v.is_finite())
     }
 
+    fn gaussian(&self) -> Option<(Array1<f64>, Array2<f64>)> {
+        Some((self.mean.clone(), self.covariance()))
+    }
+
     fn describe(&self) -> String {
         let c = self.covariance();
         let d = self.dim();

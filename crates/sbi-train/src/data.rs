@@ -1,6 +1,6 @@
 //! Training pairs (θ, x): validation, dropping of failed simulations, splits.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -13,6 +13,7 @@ use crate::TrainError;
 pub struct Dataset {
     theta: Array2<f64>,
     x: Array2<f64>,
+    aux: Option<Array1<f64>>,
     dropped: usize,
 }
 
@@ -46,7 +47,7 @@ impl Dataset {
         }
         let (theta, x) =
             if dropped == 0 { (theta, x) } else { (theta.select(Axis(0), &keep), x.select(Axis(0), &keep)) };
-        Ok(Dataset { theta, x, dropped })
+        Ok(Dataset { theta, x, aux: None, dropped })
     }
 
     /// `n` pairs simulated from the task's prior and simulator, with a
@@ -59,6 +60,30 @@ impl Dataset {
         let theta = task.prior().sample(n, &mut rng);
         let x = task.simulator().simulate(theta.view(), &mut rng)?;
         Self::new(theta, x)
+    }
+
+    /// This dataset with a per-row auxiliary value `aux: [n]` that the training
+    /// loop hands to the loss with each batch ([`crate::StepContext::aux`]):
+    /// SNPE-B's log importance weights, APT's log prior densities. Errors on a
+    /// length mismatch or a non-finite value (naming its row).
+    pub fn with_aux(mut self, aux: Array1<f64>) -> Result<Self, TrainError> {
+        if aux.len() != self.len() {
+            return Err(TrainError::InvalidData(format!(
+                "{} auxiliary values for {} training pairs",
+                aux.len(),
+                self.len()
+            )));
+        }
+        if let Some(i) = aux.iter().position(|v| !v.is_finite()) {
+            return Err(TrainError::InvalidData(format!("auxiliary value of row {} is {}", i + 1, aux[i])));
+        }
+        self.aux = Some(aux);
+        Ok(self)
+    }
+
+    /// The per-row auxiliary values, if any (see [`Dataset::with_aux`]).
+    pub fn aux(&self) -> Option<ArrayView1<'_, f64>> {
+        self.aux.as_ref().map(|a| a.view())
     }
 
     /// Parameters, `[n, d_theta]`.
@@ -98,18 +123,33 @@ impl Dataset {
 
     /// The rows `idx` (in that order) as a new dataset.
     pub fn select(&self, idx: &[usize]) -> Dataset {
-        Dataset { theta: self.theta.select(Axis(0), idx), x: self.x.select(Axis(0), idx), dropped: 0 }
+        Dataset {
+            theta: self.theta.select(Axis(0), idx),
+            x: self.x.select(Axis(0), idx),
+            aux: self.aux.as_ref().map(|a| a.select(Axis(0), idx)),
+            dropped: 0,
+        }
     }
 
-    /// This dataset followed by `other` (same dimensions), e.g. to pool rounds.
+    /// This dataset followed by `other` (same dimensions; both with or both
+    /// without auxiliary values), e.g. to pool rounds.
     pub fn concat(&self, other: &Dataset) -> Result<Dataset, TrainError> {
         if self.d_theta() != other.d_theta() || self.d_x() != other.d_x() {
             return Err(TrainError::InvalidData("cannot pool datasets of different dimensions".to_string()));
         }
+        let aux = match (&self.aux, &other.aux) {
+            (Some(a), Some(b)) => Some(ndarray::concatenate(Axis(0), &[a.view(), b.view()]).expect("1-D")),
+            (None, None) => None,
+            _ => {
+                return Err(TrainError::InvalidData(
+                    "cannot pool a dataset with auxiliary values and one without".to_string(),
+                ));
+            }
+        };
         let theta =
             ndarray::concatenate(Axis(0), &[self.theta.view(), other.theta.view()]).expect("same width");
         let x = ndarray::concatenate(Axis(0), &[self.x.view(), other.x.view()]).expect("same width");
-        Ok(Dataset { theta, x, dropped: self.dropped + other.dropped })
+        Ok(Dataset { theta, x, aux, dropped: self.dropped + other.dropped })
     }
 
     /// A random split into `(training, validation)` index sets: the validation
@@ -178,6 +218,20 @@ mod tests {
         assert!(d.split_indices(1.0, &mut rng).is_err());
         let one = Dataset::new(Array2::zeros((1, 1)), Array2::zeros((1, 1))).unwrap();
         assert!(one.split_indices(0.1, &mut rng).is_err());
+    }
+
+    #[test]
+    fn aux_values_follow_selection_and_pooling() {
+        let d = Dataset::new(array![[1.0], [2.0], [3.0]], array![[1.0], [2.0], [3.0]]).unwrap();
+        assert!(d.aux().is_none());
+        assert!(d.clone().with_aux(array![1.0, 2.0]).is_err());
+        let e = d.clone().with_aux(array![1.0, f64::NAN, 0.0]).unwrap_err().to_string();
+        assert!(e.contains("row 2"), "{e}");
+        let a = d.clone().with_aux(array![10.0, 20.0, 30.0]).unwrap();
+        assert_eq!(a.select(&[2, 0]).aux().unwrap().to_vec(), vec![30.0, 10.0]);
+        let pooled = a.concat(&a.select(&[1])).unwrap();
+        assert_eq!(pooled.aux().unwrap().to_vec(), vec![10.0, 20.0, 30.0, 20.0]);
+        assert!(a.concat(&d).is_err());
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! ([`model_file`]), TOML settings ([`Settings`]) and whole runs ([`run`]:
 //! simulate → train → sample, as the `sbi run` command and the benchmark sweeps use).
 //!
-//! Implemented methods: CP-VAE, UP-VAE, NPE with MDN, MAF or NSF
-//! ([`Method::implemented`]); sequential NPE is not implemented yet. Builds on
+//! Implemented methods ([`Method::implemented`]): CP-VAE, UP-VAE, NPE with
+//! MDN, MAF or NSF, and sequential NPE ([`sequential`]: SNPE-A, SNPE-B, APT). Builds on
 //! `sbi-sim` (tasks) and `sbi-nn` (networks).
 //!
 //! ```
@@ -41,6 +41,7 @@ pub mod npe;
 mod posterior;
 pub mod run;
 mod schedule;
+pub mod sequential;
 mod settings;
 mod standardize;
 mod trainer;
@@ -62,9 +63,12 @@ pub use npe::{NpeEstimator, NpePosterior};
 pub use posterior::{Draws, SampleConfig, check_observation, sample};
 pub use run::{RunOutput, RunSpec, Timings, run, settings_json};
 pub use schedule::KlSchedule;
+pub use sequential::{SequentialConfig, SequentialEstimator, SnpeAPosterior};
 pub use settings::{Settings, apply};
 pub use standardize::Standardizer;
-pub use trainer::{EpochStats, Fitted, Progress, StepContext, TrainReport, fit, to_array, to_tensor};
+pub use trainer::{
+    EpochStats, Fitted, Progress, StepContext, TrainReport, fit, fit_with, to_array, to_tensor, to_tensor1,
+};
 pub use vae::{CpVaeEstimator, UpVaeEstimator, VaePosterior};
 
 /// A trained conditional estimate of `p(θ | x)`, usable for any observation
@@ -161,10 +165,17 @@ pub trait Estimator {
     }
 }
 
+/// The training defaults of `method`: [`TrainConfig::new`], except for the
+/// sequential methods, which use sbi's learning rate 5e-4 and a batch of 100
+/// ([`sequential::default_train`]).
+pub fn default_train(method: Method) -> TrainConfig {
+    if method.is_sequential() { sequential::default_train() } else { TrainConfig::new() }
+}
+
 /// The estimator for `method` with `settings` applied over its defaults.
 /// Errors on a method not implemented in this build or bad settings.
 pub fn estimator(method: Method, settings: &Settings) -> Result<Box<dyn Estimator>, TrainError> {
-    let train = apply(&TrainConfig::new(), &settings.train, "train")?;
+    let train = apply(&default_train(method), &settings.train, "train")?;
     train.validate()?;
     match method {
         Method::CpVae => {
@@ -178,7 +189,9 @@ pub fn estimator(method: Method, settings: &Settings) -> Result<Box<dyn Estimato
         m @ (Method::NpeMdn | Method::NpeMaf | Method::NpeNsf) => {
             Ok(Box::new(NpeEstimator::with_settings(m, &settings.model, train)?))
         }
-        other => Err(TrainError::NotImplemented(other.name().to_string())),
+        m @ (Method::SnpeA | Method::SnpeB | Method::Apt) => {
+            Ok(Box::new(SequentialEstimator::with_settings(m, &settings.model, train)?))
+        }
     }
 }
 
@@ -192,9 +205,8 @@ pub fn load_posterior(path: &Path, device: &Device) -> Result<Box<dyn Posterior>
         Method::NpeMdn | Method::NpeMaf | Method::NpeNsf => {
             Ok(Box::new(NpePosterior::from_parts(meta, record, device, path)?))
         }
-        other => {
-            Err(TrainError::model_file(path, format!("method '{other}' cannot be loaded by this build")))
-        }
+        Method::SnpeB | Method::Apt => Ok(Box::new(sequential::load_npe_like(meta, record, device, path)?)),
+        Method::SnpeA => Ok(Box::new(SnpeAPosterior::from_parts(meta, record, device, path)?)),
     }
 }
 

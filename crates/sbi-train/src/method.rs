@@ -60,7 +60,8 @@ impl Method {
 
     /// Whether this build can train the method.
     pub fn is_implemented(self) -> bool {
-        matches!(self, Method::CpVae | Method::UpVae | Method::NpeMdn | Method::NpeMaf | Method::NpeNsf)
+        let _ = self;
+        true
     }
 
     /// The implemented methods.

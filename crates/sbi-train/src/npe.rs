@@ -54,7 +54,7 @@ impl NpeEstimator {
         model: &Map<String, Value>,
         train: TrainConfig,
     ) -> Result<Self, TrainError> {
-        let model = from_json(method, &model_json(method, model)?)
+        let model = density_from_json(method, &model_json(method, model)?)
             .map_err(|e| TrainError::InvalidConfig(format!("[model]: {e}")))?;
         Ok(NpeEstimator { method, model, train })
     }
@@ -84,8 +84,8 @@ fn default_config(method: Method) -> Result<DensityConfig, TrainError> {
     }
 }
 
-/// Parses the method's own density config from JSON.
-fn from_json(method: Method, value: &Value) -> Result<DensityConfig, String> {
+/// Parses the NPE method's own density config from JSON.
+pub(crate) fn density_from_json(method: Method, value: &Value) -> Result<DensityConfig, String> {
     let v = value.clone();
     let r = match method {
         Method::NpeMdn => serde_json::from_value(v).map(DensityConfig::Mdn),
@@ -97,7 +97,7 @@ fn from_json(method: Method, value: &Value) -> Result<DensityConfig, String> {
 }
 
 /// The method's own config as JSON (without the enum wrapper).
-fn to_json(config: &DensityConfig) -> Value {
+pub(crate) fn density_to_json(config: &DensityConfig) -> Value {
     match config {
         DensityConfig::Mdn(c) => serde_json::to_value(c),
         DensityConfig::Maf(c) => serde_json::to_value(c),
@@ -115,7 +115,7 @@ fn dims(config: &DensityConfig) -> (usize, usize) {
     }
 }
 
-fn with_dims(config: &DensityConfig, d_theta: usize, d_context: usize) -> DensityConfig {
+pub(crate) fn with_dims(config: &DensityConfig, d_theta: usize, d_context: usize) -> DensityConfig {
     let mut c = config.clone();
     match &mut c {
         DensityConfig::Mdn(c) => (c.d_theta, c.d_context) = (d_theta, d_context),
@@ -170,21 +170,21 @@ impl Estimator for NpeEstimator {
             d_theta: data.d_theta(),
             d_x: data.d_x(),
             task: task.map(str::to_string),
-            model_config: to_json(&cfg),
+            model_config: density_to_json(&cfg),
             train_config: serde_json::to_value(&self.train).expect("config serialises"),
             theta_std: fitted.theta_std,
             x_std: fitted.x_std,
             report: Some(fitted.report),
         };
-        Ok(Box::new(NpePosterior { model: fitted.model.valid(), meta, device: device.clone() }))
+        Ok(Box::new(NpePosterior::new(fitted.model.valid(), meta, device.clone())))
     }
 }
 
 /// The posterior of a trained NPE estimator: samples and exact `log_prob`.
 #[derive(Debug)]
 pub struct NpePosterior {
-    model: DensityEstimator,
-    meta: ModelMeta,
+    pub(crate) model: DensityEstimator,
+    pub(crate) meta: ModelMeta,
     device: Device,
 }
 
@@ -206,9 +206,26 @@ impl NpePosterior {
                 format!("holds a '{}' model, not an NPE model", meta.method),
             ));
         }
-        let cfg = from_json(meta.method, &meta.model_config).map_err(|e| {
+        let cfg = density_from_json(meta.method, &meta.model_config).map_err(|e| {
             TrainError::model_file(path, format!("bad model config for '{}': {e}", meta.method))
         })?;
+        Self::from_config(cfg, meta, record, device, path)
+    }
+
+    /// A posterior from a trained (inference) model and its metadata.
+    pub(crate) fn new(model: DensityEstimator, meta: ModelMeta, device: Device) -> Self {
+        NpePosterior { model, meta, device }
+    }
+
+    /// Rebuilds the model of `cfg` and loads the record's weights into it
+    /// (errors name `path`: dimensions differing from the metadata's, weights that do not fit).
+    pub(crate) fn from_config(
+        cfg: DensityConfig,
+        meta: ModelMeta,
+        record: Vec<u8>,
+        device: &Device,
+        path: &Path,
+    ) -> Result<Self, TrainError> {
         let (dt, dc) = dims(&cfg);
         if (dt, dc) != (meta.d_theta, meta.d_x) {
             return Err(TrainError::model_file(
@@ -224,7 +241,22 @@ impl NpePosterior {
         Ok(NpePosterior { model, meta, device: device.clone() })
     }
 
-    fn context(&self, x_o: ArrayView1<f64>, rows: usize) -> Tensor<2> {
+    /// Checks `theta: [n, d_theta]`: its width and finiteness.
+    pub(crate) fn check_theta(&self, theta: ArrayView2<f64>) -> Result<(), TrainError> {
+        let d = theta.ncols();
+        if d != self.meta.d_theta {
+            return Err(TrainError::InvalidData(format!(
+                "theta has {d} columns, but the posterior has dimension {}",
+                self.meta.d_theta
+            )));
+        }
+        if let Some(i) = theta.rows().into_iter().position(|r| r.iter().any(|v| !v.is_finite())) {
+            return Err(TrainError::InvalidData(format!("theta row {} has NaN or infinite values", i + 1)));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn context(&self, x_o: ArrayView1<f64>, rows: usize) -> Tensor<2> {
         let xs = self.meta.x_std.transform_row(x_o);
         to_tensor(xs.view().insert_axis(Axis(0)), &self.device).repeat_dim(0, rows)
     }
@@ -252,16 +284,8 @@ impl Posterior for NpePosterior {
     /// Errors on a wrong width or non-finite θ, or a bad observation.
     fn log_prob(&self, theta: ArrayView2<f64>, x_o: ArrayView1<f64>) -> Result<Array1<f64>, TrainError> {
         check_observation(x_o, self.meta.d_x)?;
-        let (n, d) = theta.dim();
-        if d != self.meta.d_theta {
-            return Err(TrainError::InvalidData(format!(
-                "theta has {d} columns, but the posterior has dimension {}",
-                self.meta.d_theta
-            )));
-        }
-        if let Some(i) = theta.rows().into_iter().position(|r| r.iter().any(|v| !v.is_finite())) {
-            return Err(TrainError::InvalidData(format!("theta row {} has NaN or infinite values", i + 1)));
-        }
+        self.check_theta(theta)?;
+        let n = theta.nrows();
         let z = self.meta.theta_std.transform(theta);
         let shift = self.meta.theta_std.log_abs_det();
         let mut out = Vec::with_capacity(n);

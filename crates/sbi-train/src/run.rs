@@ -10,8 +10,8 @@ use sbi_nn::DeviceChoice;
 use serde_json::{Value, json};
 
 use crate::{
-    CpVaeEstimator, Method, Posterior, Progress, SampleConfig, Settings, TrainConfig, TrainError,
-    TrainReport, UpVaeEstimator, apply, estimator, sample,
+    CpVaeEstimator, Method, Posterior, Progress, SampleConfig, Settings, TrainError, TrainReport,
+    UpVaeEstimator, apply, estimator, sample,
 };
 
 /// One run: task × method × budget × seed × observation × device.
@@ -79,7 +79,7 @@ pub fn sub_seed(seed: u64, k: u64) -> u64 {
 /// The effective configuration of `method` under `settings`, as JSON
 /// (`{"model": …, "train": …}`; the model's dimensions are placeholders).
 pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, TrainError> {
-    let train = apply(&TrainConfig::new(), &settings.train, "train")?;
+    let train = apply(&crate::default_train(method), &settings.train, "train")?;
     let model = match method {
         Method::CpVae => {
             serde_json::to_value(apply(&CpVaeEstimator::default().model, &settings.model, "model")?)
@@ -90,7 +90,9 @@ pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, Train
         m @ (Method::NpeMdn | Method::NpeMaf | Method::NpeNsf) => {
             Ok(crate::npe::model_json(m, &settings.model)?)
         }
-        other => return Err(TrainError::NotImplemented(other.name().to_string())),
+        m @ (Method::SnpeA | Method::SnpeB | Method::Apt) => {
+            Ok(crate::sequential::model_json(m, &settings.model)?)
+        }
     }
     .expect("configs serialise");
     Ok(json!({ "model": model, "train": train }))

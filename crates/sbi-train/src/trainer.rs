@@ -38,6 +38,9 @@ pub struct StepContext<'a> {
     /// validation loss it is re-seeded identically every epoch, so the
     /// validation loss is a deterministic function of the weights.
     pub rng: &'a mut ChaCha8Rng,
+    /// The batch's per-row auxiliary values `[b]` ([`Dataset::aux`], e.g. SNPE-B's
+    /// log importance weights or APT's log prior), when the dataset has them.
+    pub aux: Option<Tensor<1>>,
 }
 
 /// One epoch's statistics, as reported to the progress callback and kept in
@@ -109,6 +112,12 @@ pub fn to_tensor(data: ArrayView2<f64>, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [n, d]), device)
 }
 
+/// Uploads `values: [n]` as an f32 tensor.
+pub fn to_tensor1(values: &[f64], device: &Device) -> Tensor<1> {
+    let v: Vec<f32> = values.iter().map(|v| *v as f32).collect();
+    Tensor::from_data(TensorData::new(v, [values.len()]), device)
+}
+
 /// Downloads a `[n, d]` tensor as f64.
 pub fn to_array(t: Tensor<2>) -> Array2<f64> {
     let [n, d] = t.dims();
@@ -154,6 +163,26 @@ pub fn fit<M, L>(
     data: &Dataset,
     device: &Device,
     config: &TrainConfig,
+    loss: L,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Fitted<M>, TrainError>
+where
+    M: Module,
+    L: FnMut(&M, Tensor<2>, Tensor<2>, &mut StepContext) -> Result<Tensor<1>, TrainError>,
+{
+    fit_with(model, data, device, config, None, loss, progress)
+}
+
+/// [`fit`] with the standardisation given (`Some((theta_std, x_std))`) instead
+/// of fitted on the training split, as the rounds of sequential methods need
+/// (their networks keep the z-scoring of the first round's prior simulations).
+/// Errors as [`fit`] does, and when the standardisers' dimensions differ from the data's.
+pub fn fit_with<M, L>(
+    model: M,
+    data: &Dataset,
+    device: &Device,
+    config: &TrainConfig,
+    standardizers: Option<(Standardizer, Standardizer)>,
     mut loss: L,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Fitted<M>, TrainError>
@@ -166,16 +195,24 @@ where
     let mut split_rng = ChaCha8Rng::seed_from_u64(config.seed ^ SPLIT_STREAM);
     let (train_idx, val_idx) = data.split_indices(config.validation_fraction, &mut split_rng)?;
     let train = data.select(&train_idx);
-    let theta_std = Standardizer::fit(train.theta())?;
-    let x_std = Standardizer::fit(train.x())?;
+    let (theta_std, x_std) = match standardizers {
+        Some((t, x)) => {
+            t.validate(data.d_theta(), "theta")?;
+            x.validate(data.d_x(), "x")?;
+            (t, x)
+        }
+        None => (Standardizer::fit(train.theta())?, Standardizer::fit(train.x())?),
+    };
     let train_theta = theta_std.transform(train.theta());
     let train_x = x_std.transform(train.x());
+    let train_aux = train.aux().map(|a| a.to_owned());
     let inference_device = device.clone().without_autodiff();
     let val = (!val_idx.is_empty()).then(|| {
         let v = data.select(&val_idx);
         (
             to_tensor(theta_std.transform(v.theta()).view(), &inference_device),
             to_tensor(x_std.transform(v.x()).view(), &inference_device),
+            v.aux().map(|a| to_tensor1(a.as_slice().expect("contiguous"), &inference_device)),
         )
     });
     let n_train = train_idx.len();
@@ -208,9 +245,13 @@ where
             }
             let theta = Tensor::from_data(TensorData::new(theta_buf.clone(), [b, d_theta]), device);
             let x = Tensor::from_data(TensorData::new(x_buf.clone(), [b, d_x]), device);
+            let aux = train_aux.as_ref().map(|a| {
+                let values: Vec<f64> = rows.iter().map(|&i| a[i]).collect();
+                to_tensor1(&values, device)
+            });
             let t = (epoch - 1) as f64 + step as f64 / steps as f64;
             let kl_factor = config.kl_schedule.factor(t);
-            let mut ctx = StepContext { epoch, kl_factor, validation: false, rng: &mut rng };
+            let mut ctx = StepContext { epoch, kl_factor, validation: false, rng: &mut rng, aux };
             let l = loss(&model, theta, x, &mut ctx)?;
             let weighted = l.clone().detach().mul_scalar(b as f64);
             sum = Some(match sum {
@@ -225,8 +266,8 @@ where
             return Err(TrainError::NonFiniteLoss { which: "training", epoch, value: train_loss });
         }
         let val_loss = match &val {
-            Some((vt, vx)) => {
-                let v = validation_loss(&model.valid(), vt, vx, config.seed, epoch, &mut loss)?;
+            Some((vt, vx, va)) => {
+                let v = validation_loss(&model.valid(), vt, vx, va.as_ref(), config.seed, epoch, &mut loss)?;
                 if !v.is_finite() {
                     return Err(TrainError::NonFiniteLoss { which: "validation", epoch, value: v });
                 }
@@ -281,6 +322,7 @@ fn validation_loss<M, L>(
     model: &M,
     theta: &Tensor<2>,
     x: &Tensor<2>,
+    aux: Option<&Tensor<1>>,
     seed: u64,
     epoch: usize,
     loss: &mut L,
@@ -294,7 +336,8 @@ where
     let mut start = 0;
     while start < n {
         let end = (start + VALIDATION_CHUNK).min(n);
-        let mut ctx = StepContext { epoch, kl_factor: 1.0, validation: true, rng: &mut rng };
+        let aux = aux.map(|a| a.clone().slice(start..end));
+        let mut ctx = StepContext { epoch, kl_factor: 1.0, validation: true, rng: &mut rng, aux };
         let l = loss(model, theta.clone().slice(start..end), x.clone().slice(start..end), &mut ctx)?;
         total += l.into_scalar::<f64>() * (end - start) as f64;
         start = end;

@@ -153,7 +153,13 @@ fn bad_observations_and_settings_are_errors() {
     assert!(sample(post.as_ref(), None, array![1.0].view(), 0, &cfg, &mut rng).is_err());
     let bad = Settings::from_toml_str("[train]\nlearning_rate = -1.0\n").unwrap();
     assert!(estimator(Method::CpVae, &bad).is_err());
-    assert!(matches!(estimator(Method::Apt, &Settings::default()), Err(TrainError::NotImplemented(_))));
+    let apt = estimator(Method::Apt, &Settings::default()).unwrap();
+    let e = apt
+        .fit(&data, &devices()[0], None, &mut |_| {})
+        .err()
+        .expect("sequential needs the task")
+        .to_string();
+    assert!(e.contains("sequential"), "{e}");
 }
 
 #[test]

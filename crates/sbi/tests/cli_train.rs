@@ -170,7 +170,15 @@ fn bad_input_is_a_clear_error() {
     };
     let run = |a: Vec<String>| sbi(&a.iter().map(String::as_str).collect::<Vec<_>>());
     fails(run(base("vae", "100")), &["unknown method", "cp-vae"]);
-    fails(run(base("apt", "100")), &["not implemented"]);
+    let mut a = base("cp-vae", "100");
+    a.extend(["--rounds".into(), "2".into()]);
+    fails(run(a), &["--rounds", "sequential"]);
+    // The VAE settings file does not fit APT: drop `--config F`.
+    let mut a: Vec<String> = base("apt", "100");
+    let i = a.iter().position(|v| v == "--config").unwrap();
+    a.drain(i..i + 2);
+    a.extend(["--rounds".into(), "80".into()]);
+    fails(run(a), &["too small", "80 rounds"]);
     fails(run(base("cp-vae", "0")), &["--budget"]);
     let mut a = base("cp-vae", "100");
     a.extend(["--device".into(), "tpu".into()]);

@@ -18,9 +18,13 @@ pub struct TrainOpts {
     /// Task name (see `sbi tasks`).
     #[arg(long)]
     task: String,
-    /// Method: cp-vae, up-vae, npe-mdn, npe-maf, npe-nsf (snpe-a, snpe-b, apt: not implemented yet).
+    /// Method: cp-vae, up-vae, npe-mdn, npe-maf, npe-nsf, or the sequential snpe-a, snpe-b, apt.
     #[arg(long)]
     method: String,
+    /// Sequential methods: number of rounds (the budget is split evenly; default 10).
+    /// Sets `[model] rounds` of the settings.
+    #[arg(long, value_name = "R")]
+    rounds: Option<usize>,
     /// Simulation budget (training pairs).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     budget: usize,
@@ -42,10 +46,17 @@ impl TrainOpts {
             let names: Vec<&str> = Method::implemented().iter().map(|m| m.name()).collect();
             bail!("method '{method}' is not implemented yet (available: {})", names.join(", "));
         }
-        let settings = match &self.config {
+        let mut settings = match &self.config {
             Some(path) => Settings::from_file(path)?,
             None => Settings::default(),
         };
+        if let Some(r) = self.rounds {
+            if !method.is_sequential() {
+                bail!("--rounds applies to the sequential methods (snpe-a, snpe-b, apt), not to '{method}'");
+            }
+            check_count(r, "--rounds")?;
+            settings.model.insert("rounds".into(), r.into());
+        }
         sbi::train::settings_json(method, &settings)?;
         let device: DeviceChoice = self.device.parse()?;
         device.device()?;
