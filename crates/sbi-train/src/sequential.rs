@@ -313,7 +313,8 @@ impl Mixture {
             let chol = pn.clone().cholesky().ok_or_else(|| {
                 TrainError::InvalidData(format!(
                     "snpe-a: the corrected precision of mixture component {} is not positive definite \
-                     (the proposal is narrower than the estimate); try fewer rounds or another method",
+                     (the estimate is broader than the proposal in some direction); try fewer mixture \
+                     components ([model] num_components), more simulations per round, or another method",
                     k + 1
                 ))
             })?;
