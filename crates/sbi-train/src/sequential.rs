@@ -42,6 +42,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand::distr::weighted::WeightedIndex;
 use rand::seq::index::sample as sample_indices;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -349,18 +350,11 @@ impl Mixture {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let weights: Vec<f64> = self.log_weights.iter().map(|w| w.exp()).collect();
+        let component = WeightedIndex::new(self.log_weights.iter().map(|w| w.exp()))
+            .map_err(|e| TrainError::InvalidData(format!("snpe-a: bad mixture weights: {e}")))?;
         let mut out = Array2::zeros((n, d));
         for mut row in out.rows_mut() {
-            let mut u: f64 = rng.random::<f64>() * weights.iter().sum::<f64>();
-            let mut k = weights.len() - 1;
-            for (i, w) in weights.iter().enumerate() {
-                if u < *w {
-                    k = i;
-                    break;
-                }
-                u -= w;
-            }
+            let k = rng.sample(&component);
             let z = DVector::from_fn(d, |_, _| rng.sample::<f64, _>(StandardNormal));
             let v = &self.means[k] + &covs[k] * z;
             row.iter_mut().zip(v.iter()).for_each(|(r, x)| *r = *x);
@@ -511,11 +505,11 @@ impl Estimator for SequentialEstimator {
         } else {
             None
         };
-        let aux_of = |data: &Dataset, log_proposal: Option<Array1<f64>>| -> Result<Dataset, TrainError> {
+        let aux_of = |data: Dataset, log_proposal: Option<Array1<f64>>| -> Result<Dataset, TrainError> {
             match self.method {
                 Method::Apt => {
                     let lp = prior.log_prob(data.theta())?;
-                    data.clone().with_aux(lp)
+                    data.with_aux(lp)
                 }
                 Method::SnpeB => {
                     let n = data.len();
@@ -527,12 +521,12 @@ impl Estimator for SequentialEstimator {
                             raw - (lse - (n as f64).ln())
                         }
                     };
-                    data.clone().with_aux(log_w)
+                    data.with_aux(log_w)
                 }
-                _ => Ok(data.clone()),
+                _ => Ok(data),
             }
         };
-        let mut data = aux_of(&first, None)?;
+        let mut data = aux_of(first, None)?;
         let mut posterior: Option<RoundPosterior> = None;
         let mut correction: Option<Correction> = None;
 
@@ -560,7 +554,7 @@ impl Estimator for SequentialEstimator {
                     Method::SnpeB => Some(current.log_prob(new.theta(), x_o)?),
                     _ => None,
                 };
-                let new = aux_of(&new, log_proposal)?;
+                let new = aux_of(new, log_proposal)?;
                 info.seconds += start.elapsed().as_secs_f64();
                 data = match self.method {
                     Method::SnpeA => new,
@@ -734,9 +728,8 @@ impl SnpeAPosterior {
         device: &Device,
         path: &Path,
     ) -> Result<Self, TrainError> {
-        let stored = parse_stored(&meta.model_config).map_err(|e| TrainError::model_file(path, e))?;
-        let inner = NpePosterior::from_config(stored.density, meta, record, device, path)?;
-        Ok(SnpeAPosterior { inner, correction: stored.correction })
+        let (inner, correction) = load_parts(meta, record, device, path)?;
+        Ok(SnpeAPosterior { inner, correction })
     }
 
     fn mixture(&self, x_o: ArrayView1<f64>) -> Result<Mixture, TrainError> {
@@ -791,8 +784,18 @@ pub(crate) fn load_npe_like(
     device: &Device,
     path: &Path,
 ) -> Result<NpePosterior, TrainError> {
+    Ok(load_parts(meta, record, device, path)?.0)
+}
+
+/// The network and (SNPE-A) correction of a sequential model file.
+fn load_parts(
+    meta: ModelMeta,
+    record: Vec<u8>,
+    device: &Device,
+    path: &Path,
+) -> Result<(NpePosterior, Option<Correction>), TrainError> {
     let stored = parse_stored(&meta.model_config).map_err(|e| TrainError::model_file(path, e))?;
-    NpePosterior::from_config(stored.density, meta, record, device, path)
+    Ok((NpePosterior::from_config(stored.density, meta, record, device, path)?, stored.correction))
 }
 
 #[cfg(test)]

@@ -5,21 +5,12 @@ use ndarray::{Array1, Array2, ArrayView1, array};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use sbi_nn::DeviceChoice;
-use sbi_nn::burn::tensor::Device;
+mod common;
+use common::device;
 use sbi_train::prelude::*;
 use sbi_train::{NpePosterior, VaePosterior, model_file};
 
 const NPE: [Method; 3] = [Method::NpeMdn, Method::NpeMaf, Method::NpeNsf];
-
-fn device() -> Device {
-    DeviceChoice::available()
-        .into_iter()
-        .find(|c| matches!(c, DeviceChoice::Flex | DeviceChoice::Ndarray))
-        .expect("a CPU device")
-        .device()
-        .unwrap()
-}
 
 /// θ0 ~ N(0, 1), x | θ0 ~ N(θ0, 1), θ = 3 + 10 θ0: the posterior at x_o is
 /// θ | x_o ~ N(3 + 5 x_o, 50). The scale makes a missing or wrong

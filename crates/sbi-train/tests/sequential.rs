@@ -10,8 +10,8 @@ use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut1, Axis, array};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use sbi_nn::DeviceChoice;
-use sbi_nn::burn::tensor::Device;
+mod common;
+use common::device;
 use sbi_sim::prior::MvNormal;
 use sbi_sim::{Prior, ReferenceSamples, SimError, Simulator, Task};
 use sbi_train::prelude::*;
@@ -75,15 +75,6 @@ impl Task for Conjugate2d {
     ) -> Option<Result<Array1<f64>, SimError>> {
         None
     }
-}
-
-fn device() -> Device {
-    DeviceChoice::available()
-        .into_iter()
-        .find(|c| matches!(c, DeviceChoice::Flex | DeviceChoice::Ndarray))
-        .expect("a CPU device")
-        .device()
-        .unwrap()
 }
 
 /// Two rounds, small networks; SNPE-A's last round has two components.
