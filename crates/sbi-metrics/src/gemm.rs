@@ -146,6 +146,11 @@ fn panel<F: Real, const FMA: bool, const NR: usize>(
         tile::<F, FMA, MR, NR>(i0, j0, k, a, b, ldb, c, ldc);
         i0 += MR;
     }
+    // A 4-row tile for the remainder (the weight gradients have 100 rows).
+    if i0 + 4 <= m {
+        tile::<F, FMA, 4, NR>(i0, j0, k, a, b, ldb, c, ldc);
+        i0 += 4;
+    }
     while i0 < m {
         tile::<F, FMA, 1, NR>(i0, j0, k, a, b, ldb, c, ldc);
         i0 += 1;
@@ -168,6 +173,14 @@ pub(crate) fn gemm<F: Real, const FMA: bool>(
 ) {
     assert!(n.is_multiple_of(8), "gemm needs a multiple of 8 columns, got {n}");
     let mut j0 = 0;
+    // 8 × 48 `f32` accumulators fill 24 AVX-512 registers (measured ~3 % faster than
+    // 8 × 32 for the 10-D classifier); in `f64` they would spill.
+    if std::mem::size_of::<F>() == 4 {
+        while j0 + 48 <= n {
+            panel::<F, FMA, 48>(m, j0, k, a, b, ldb, c, ldc);
+            j0 += 48;
+        }
+    }
     while j0 + 32 <= n {
         panel::<F, FMA, 32>(m, j0, k, a, b, ldb, c, ldc);
         j0 += 32;

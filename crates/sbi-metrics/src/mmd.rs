@@ -155,6 +155,15 @@ impl Points {
 trait PairFn: Sync {
     /// `k` at squared distance `d2 ≥ 0`.
     fn eval<const FMA: bool>(&self, d2: f64) -> f64;
+
+    /// Adds `k(d2[l])` to `acc[l]` for a chunk of [`LANES`] squared distances (a kernel
+    /// may take decisions that hold for the whole chunk).
+    #[inline(always)]
+    fn eval_chunk<const FMA: bool>(&self, d2: &[f64; LANES], acc: &mut [f64; LANES]) {
+        for (a, &v) in acc.iter_mut().zip(d2) {
+            *a += self.eval::<FMA>(v);
+        }
+    }
 }
 
 /// sbibm's Gaussian `exp(−d² / (2σ²))`.
@@ -228,6 +237,92 @@ impl PairFn for GaussianMixture {
         let large = (g + g10) + (g100 + g1000);
         large + mid + small
     }
+
+    /// The same sum for a chunk, shortening the `e` chain where the whole chunk allows.
+    ///
+    /// The chain `e, e^10, …, e^(10⁶)` is a long sequence of dependent multiplications, and
+    /// for most pairs its later terms underflow (through slow subnormal arithmetic).
+    /// With `s_min` the chunk's smallest `s`, the terms `exp(−10^k s)` with
+    /// `10^k s_min ≥ 40` are below `4.3e-18` times the largest term `g` for every lane, so
+    /// their sum is below the rounding of the result and they are left out; the chain
+    /// stops at the first such `k`. Its inputs below 1e-30 are flushed to 0 (their tenth
+    /// powers would be below 1e-300), which keeps every product normal. When the chunk
+    /// holds `s > 3000` (the `c` chain could leave the normal range) the chunk takes the
+    /// general path ([`PairFn::eval`]).
+    #[inline(always)]
+    fn eval_chunk<const FMA: bool>(&self, d2: &[f64; LANES], acc: &mut [f64; LANES]) {
+        let s: [f64; LANES] = std::array::from_fn(|l| 0.5 * d2[l]);
+        let s_min = s.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+        let s_max = s.iter().fold(0.0f64, |a, &b| a.max(b));
+        if s_max > 3000.0 {
+            for (a, &v) in acc.iter_mut().zip(d2) {
+                *a += self.eval::<FMA>(v);
+            }
+            return;
+        }
+        // Number of e-chain terms after e itself that can matter.
+        let mut steps = 0;
+        let mut reach = s_min;
+        while steps < 6 && reach < 40.0 {
+            steps += 1;
+            reach *= 10.0;
+        }
+        let mut out = [0.0f64; LANES];
+        for (o, &s) in out.iter_mut().zip(&s) {
+            *o = large_and_mid::<FMA>(s);
+        }
+        let mut v: [f64; LANES] = std::array::from_fn(|l| exp_nonpos::<FMA>(-s[l]));
+        let mut small = v;
+        for _ in 0..steps {
+            for (vl, sm) in v.iter_mut().zip(small.iter_mut()) {
+                let x = if *vl < 1e-30 { 0.0 } else { *vl };
+                let x2 = x * x;
+                let x4 = x2 * x2;
+                let x8 = x4 * x4;
+                *vl = x8 * x2;
+                *sm += *vl;
+            }
+        }
+        for ((a, &o), &sm) in acc.iter_mut().zip(&out).zip(&small) {
+            *a += o + sm;
+        }
+    }
+}
+
+/// The `σ ≥ 5` terms of [`GaussianMixture`] (`g` and `c` chains) at `s = d²/2 ≤ 3000`,
+/// where every power stays in the normal range.
+#[inline(always)]
+fn large_and_mid<const FMA: bool>(s: f64) -> f64 {
+    #[inline(always)]
+    fn pow10(v: f64) -> f64 {
+        let v2 = v * v;
+        let v4 = v2 * v2;
+        let v8 = v4 * v4;
+        v8 * v2
+    }
+    let g = exp_nonpos::<FMA>(s * -1e-6);
+    let c = exp_nonpos::<FMA>(s * (-1.0 / 2100.0));
+    let g10 = pow10(g);
+    let g100 = pow10(g10);
+    let g1000 = pow10(g100);
+    let c2 = c * c;
+    let c4 = c2 * c2;
+    let c8 = c4 * c4;
+    let c16 = c8 * c8;
+    let c20 = c16 * c4;
+    let c21 = c20 * c;
+    let c40 = c20 * c20;
+    let c60 = c40 * c20;
+    let c70 = c60 * c8 * c2;
+    let c42 = c21 * c21;
+    let c84 = c42 * c42;
+    let c105 = c84 * c21;
+    let c140 = c70 * c70;
+    let c210 = c105 * c105;
+    let c420 = c210 * c210;
+    let mid = ((c420 + c210) + (c140 + c105)) + ((c84 + c70) + (c60 + c21));
+    let large = (g + g10) + (g100 + g1000);
+    large + mid
 }
 
 /// BayesFlow's inverse multiquadratic `Σ_σ σ / (d² + σ)`.
@@ -263,7 +358,7 @@ impl PairFn for Imq {
 const BLOCK: usize = 256;
 /// Independent accumulators in the inner loop: several SIMD vectors in flight hide the
 /// latency of the kernels' dependency chains.
-const LANES: usize = 32;
+const LANES: usize = 8;
 /// Rows per parallel task.
 const ROWS_PER_TASK: usize = 8;
 
@@ -328,9 +423,7 @@ impl<P: PairFn> Kernel for RowBlock<'_, P> {
                 sq_dists::<FMA>(self.a, i, self.b, j0, d2);
                 let mut chunks = d2.chunks_exact(LANES);
                 for c in &mut chunks {
-                    for (l, &v) in lanes.iter_mut().zip(c) {
-                        *l += self.f.eval::<FMA>(v);
-                    }
+                    self.f.eval_chunk::<FMA>(c.try_into().expect("LANES values"), &mut lanes);
                 }
                 for (l, &v) in lanes.iter_mut().zip(chunks.remainder()) {
                     *l += self.f.eval::<FMA>(v);

@@ -107,6 +107,34 @@ fn near_duplicate_points_keep_the_small_scales_exact() {
 }
 
 #[test]
+fn mixed_near_and_far_points_match_the_direct_loop() {
+    // Clusters 1e-3 wide mixed with points ~50 apart: chunks of squared distances hold
+    // both near-duplicates (the whole e chain of the Gaussian mixture matters) and
+    // s = d²/2 above 3000 (the general path), and chunks of moderate distances take the
+    // shortened chain.
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mixed = |rng: &mut ChaCha8Rng, n: usize, shift: f64| {
+        Array2::from_shape_fn((n, 2), |(i, _)| {
+            let z: f64 = rng.sample(StandardNormal);
+            match i % 3 {
+                0 => shift + 1e-3 * z,
+                1 => shift + 50.0 * z,
+                _ => shift + z,
+            }
+        })
+    };
+    let x = mixed(&mut rng, 70, 0.0);
+    let y = mixed(&mut rng, 55, 0.2);
+    for (kernel, k) in
+        [(MmdKernel::BayesflowGaussian, &bf_gauss as &dyn Fn(f64) -> f64), (MmdKernel::BayesflowImq, &bf_imq)]
+    {
+        let (got, want) = (mmd(x.view(), y.view(), kernel).unwrap(), direct_biased(x.view(), y.view(), k));
+        assert!(want > 0.0);
+        assert_rel(got, want, 1e-9, &format!("{kernel:?}, mixed scales"));
+    }
+}
+
+#[test]
 fn identical_sets() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let x = normal(&mut rng, 200, 3, 0.0, 1.0);

@@ -156,6 +156,77 @@ pub struct Mdn {
 }
 
 impl Mdn {
+    /// A network with `num_components` components that starts as this one: the same
+    /// trunk, and component `c` of the new head a copy of component `c mod K` of this
+    /// head (mixing logit, mean, precision-factor columns), so the mixture density is
+    /// unchanged up to the noise. Gaussian noise of standard deviation `mean_noise` is
+    /// added to the bias of every copied mean column, so that the copies can separate
+    /// during training (identical copies get identical gradients).
+    ///
+    /// SNPE-A uses it to start its last round's `K`-component MDN from the
+    /// one-component network of the earlier rounds (as sbi does), rather than from a
+    /// fresh initialisation trained on one round's simulations alone.
+    ///
+    /// Errors: `num_components` 0, or a noise that is negative or not finite.
+    pub fn expand_components(
+        &self,
+        num_components: usize,
+        mean_noise: f64,
+        rng: &mut dyn RngCore,
+    ) -> Result<Mdn, NnError> {
+        if num_components == 0 || !(mean_noise.is_finite() && mean_noise >= 0.0) {
+            return Err(NnError::InvalidArgument(format!(
+                "expand_components needs num_components > 0 and a finite noise >= 0 (got {num_components}, \
+                 {mean_noise})"
+            )));
+        }
+        let (k0, k1, d) = (self.num_components, num_components, self.d_theta);
+        let m = d * (d - 1) / 2;
+        let (p0, p1) = (k0 * (1 + 2 * d + m), k1 * (1 + 2 * d + m));
+        let device = self.head.weight.device();
+        let h = self.head.weight.dims()[0];
+        // Column of component c's j-th entry of each block in a head of K components.
+        let blocks = |k: usize| [(0, 1), (k, d), (k + k * d, d), (k + 2 * k * d, m)];
+        let mut map = vec![0usize; p1];
+        let mut is_mean = vec![false; p1];
+        for (b, (&(s1, w), &(s0, _))) in blocks(k1).iter().zip(&blocks(k0)).enumerate() {
+            for c in 0..k1 {
+                for j in 0..w {
+                    map[s1 + c * w + j] = s0 + (c % k0) * w + j;
+                    is_mean[s1 + c * w + j] = b == 1;
+                }
+            }
+        }
+        let w0 = host_vec(self.head.weight.val());
+        let b0 = host_vec(self.head.bias.as_ref().expect("the MDN head has a bias").val());
+        let mut weight = vec![0f32; h * p1];
+        for i in 0..h {
+            for (c, &src) in map.iter().enumerate() {
+                weight[i * p1 + c] = w0[i * p0 + src] as f32;
+            }
+        }
+        let bias: Vec<f32> = map
+            .iter()
+            .zip(&is_mean)
+            .map(|(&src, &mean)| {
+                let noise = if mean { mean_noise * rng.sample::<f64, _>(StandardNormal) } else { 0.0 };
+                (b0[src] + noise) as f32
+            })
+            .collect();
+        Ok(Mdn {
+            trunk: self.trunk.clone(),
+            head: Linear {
+                weight: Param::from_data(TensorData::new(weight, [h, p1]), &device),
+                bias: Some(Param::from_data(TensorData::new(bias, [p1]), &device)),
+            },
+            diag_scatter: self.diag_scatter.clone(),
+            upper_scatter: self.upper_scatter.clone(),
+            d_theta: d,
+            d_context: self.d_context,
+            num_components: k1,
+        })
+    }
+
     /// The mixture parameters for `context: [m, d_context]` (differentiable;
     /// SNPE-A's analytic correction uses them).
     pub fn mixture_params(&self, context: Tensor<2>) -> Result<MixtureParams, NnError> {
@@ -319,6 +390,47 @@ mod tests {
                 let want = host_log_prob(&lw, &mu, &uf, &th, 3, 3);
                 assert!((got[r] - want).abs() < 1e-3 * want.abs().max(1.0), "row {r}: {} vs {want}", got[r]);
             }
+        }
+    }
+
+    #[test]
+    fn expanded_components_keep_the_density_and_the_noise_only_moves_means() {
+        for dev in devices() {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            let thetas = [0.5f32, -1.0, 0.2, -0.3, 0.0, 1.5];
+            let ctx = tensor2(&[0.3, -0.7, 1.1, 0.4], [2, 2], &dev);
+            let theta = tensor2(&thetas, [2, 3], &dev);
+            for (base, k) in [(irregular(3, 2, &dev), 7), (irregular(3, 2, &dev), 3)] {
+                let want = to_vec(base.log_prob(theta.clone(), ctx.clone()).unwrap());
+                // Replicating K components r times multiplies each weight by 1/r and
+                // leaves the mixture unchanged (7 = 3 + 3 + 1 copies is not a multiple
+                // of 3, so only check exactness for whole replications).
+                let same = base.expand_components(3 * 2, 0.0, &mut rng).unwrap();
+                assert_eq!(same.num_components, 6);
+                let got = to_vec(same.log_prob(theta.clone(), ctx.clone()).unwrap());
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-4, "{g} vs {w}");
+                }
+                let noisy = base.expand_components(k, 0.1, &mut rng).unwrap();
+                let (p0, p1) =
+                    (base.mixture_params(ctx.clone()).unwrap(), noisy.mixture_params(ctx.clone()).unwrap());
+                let (f0, f1) = (to_vec(p0.precision_factors), to_vec(p1.precision_factors));
+                let (m0, m1) = (to_vec(p0.means), to_vec(p1.means));
+                for row in 0..2 {
+                    for c in 0..k {
+                        let (src, dst) = (row * 3 + c % 3, row * k + c);
+                        // Precision factors copied exactly; means moved by the noise only.
+                        assert_eq!(f1[dst * 9..dst * 9 + 9], f0[src * 9..src * 9 + 9]);
+                        for j in 0..3 {
+                            let shift = (m1[dst * 3 + j] - m0[src * 3 + j]).abs();
+                            assert!(shift < 0.6, "mean moved by {shift}");
+                        }
+                    }
+                }
+                assert_ne!(m1[0..3], m1[9..12], "copies of one component differ after the noise");
+            }
+            assert!(irregular(2, 1, &dev).expand_components(0, 0.1, &mut rng).is_err());
+            assert!(irregular(2, 1, &dev).expand_components(2, f64::NAN, &mut rng).is_err());
         }
     }
 

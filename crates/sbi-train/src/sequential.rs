@@ -31,8 +31,14 @@
 //!   prior as the limit of an infinitely wide Gaussian (`P₀ = 0`, the spec's
 //!   "wide Gaussian"); any other prior (SIR's and Lotka-Volterra's
 //!   log-normals) by the Gaussian with its mean and covariance, estimated
-//!   from 100,000 seeded prior draws. A component whose corrected precision
-//!   is not positive definite is an error naming the round.
+//!   from 100,000 seeded prior draws. The last round's `K`-component MDN
+//!   starts from the one-component network (`Mdn::expand_components`); the
+//!   proposal of each later round is the previous single-Gaussian posterior
+//!   with its standard deviations doubled ([`SNPE_A_PROPOSAL_SCALE`]), truncated
+//!   to the prior support. Components whose corrected precision is not
+//!   positive definite are left out while they hold less than
+//!   [`MAX_DROPPED_WEIGHT`] of the mixing weight together; beyond that it is an
+//!   error naming the component.
 
 use std::path::Path;
 use std::time::Instant;
@@ -66,6 +72,16 @@ use crate::{
 const MOMENT_DRAWS: usize = 100_000;
 /// Stream offsets of the round generators.
 const ROUND_STREAM: u64 = 0x5e9;
+/// SNPE-A: the largest total mixing weight of components left out of the correction
+/// because their corrected precision is not positive definite (see `Mixture::corrected`).
+const MAX_DROPPED_WEIGHT: f64 = 0.01;
+/// SNPE-A's proposals: the current single-Gaussian posterior with its standard
+/// deviations multiplied by this factor, so that the next round's estimate stays
+/// narrower than the proposal (the closed-form correction needs that; docs/npe.md).
+const SNPE_A_PROPOSAL_SCALE: f64 = 2.0;
+/// SNPE-A's last round: standard deviation of the noise on the means of the copied
+/// component (z-scored θ units; see `Mdn::expand_components`).
+const EXPAND_NOISE: f64 = 0.05;
 
 /// The training loop's defaults for the sequential methods: [`TrainConfig::new`]
 /// with sbi's learning rate `5e-4` and a batch of `100` (sbi: 50). The project's
@@ -227,6 +243,15 @@ impl GaussianZ {
         DVector::from_column_slice(&self.mean)
     }
 
+    /// The same Gaussian with its standard deviations multiplied by `scale`.
+    fn broadened(&self, scale: f64) -> Self {
+        let f = 1.0 / (scale * scale);
+        GaussianZ {
+            mean: self.mean.clone(),
+            precision: self.precision.iter().map(|r| r.iter().map(|v| v * f).collect()).collect(),
+        }
+    }
+
     fn from_parts(mean: &DVector<f64>, precision: &DMatrix<f64>) -> Self {
         let d = mean.len();
         GaussianZ {
@@ -300,25 +325,38 @@ impl Mixture {
         Ok(Mixture { log_weights: lw, means, precisions })
     }
 
-    /// `q · p₀ / p̃` in closed form (module docs). Errors when a corrected
-    /// precision is not positive definite.
+    /// `q · p₀ / p̃` in closed form (module docs).
+    ///
+    /// A component whose corrected precision is not positive definite (the estimate is
+    /// broader than the proposal in some direction, so `q · p₀ / p̃` has no finite mass
+    /// there) is left out when its mixing weight in `q` is below [`MAX_DROPPED_WEIGHT`]
+    /// together with the other left-out ones (such near-empty components are where the
+    /// last round's few pairs leave the MDN unconstrained); otherwise it is an error.
     fn corrected(&self, c: &Correction) -> Result<Mixture, TrainError> {
         let (p0, m0) = (c.prior.precision(), c.prior.mean());
         let (pt, mt) = (c.proposal.precision(), c.proposal.mean());
         let shift = &p0 * &m0 - &pt * &mt;
         let mut out = Mixture { log_weights: vec![], means: vec![], precisions: vec![] };
+        let mut dropped = 0.0;
         for k in 0..self.means.len() {
             let (pk, mk) = (&self.precisions[k], &self.means[k]);
             let pn = pk - &pt + &p0;
             let pn = (&pn + pn.transpose()) * 0.5;
-            let chol = pn.clone().cholesky().ok_or_else(|| {
-                TrainError::InvalidData(format!(
-                    "snpe-a: the corrected precision of mixture component {} is not positive definite \
-                     (the estimate is broader than the proposal in some direction); try fewer mixture \
-                     components ([model] num_components), more simulations per round, or another method",
+            let Some(chol) = pn.clone().cholesky() else {
+                let w = self.log_weights[k].exp();
+                dropped += w;
+                if dropped < MAX_DROPPED_WEIGHT {
+                    continue;
+                }
+                return Err(TrainError::InvalidData(format!(
+                    "snpe-a: the corrected precision of mixture component {} (mixing weight {w:.3}) is not \
+                     positive definite (the estimate is broader than the proposal in some direction), and \
+                     such components hold {dropped:.3} of the mass (at most {MAX_DROPPED_WEIGHT} may be left \
+                     out); try fewer rounds (more simulations per round), fewer mixture components \
+                     ([model] num_components), or another method",
                     k + 1
-                ))
-            })?;
+                )));
+            };
             let eta = pk * mk + &shift;
             let mn = chol.solve(&eta);
             let log_det_k = pk.clone().cholesky().map_or(f64::NEG_INFINITY, |c| 2.0 * log_diag_sum(c.l()));
@@ -391,6 +429,40 @@ impl Mixture {
     fn single(&self) -> Option<GaussianZ> {
         (self.means.len() == 1).then(|| GaussianZ::from_parts(&self.means[0], &self.precisions[0]))
     }
+}
+
+/// `n` draws `[n, d]` in θ space from the Gaussian `g` (z-scored θ, see `theta_std`)
+/// truncated to the prior support (rejection; the truncation only changes the proposal's
+/// normalisation, which SNPE-A's correction does not need). Errors when fewer than
+/// 1e-3 of at least 10,000 proposals fall inside the support.
+fn gaussian_draws_in_support(
+    g: &GaussianZ,
+    theta_std: &Standardizer,
+    prior: &dyn Prior,
+    n: usize,
+    rng: &mut dyn RngCore,
+) -> Result<Array2<f64>, TrainError> {
+    const MIN_RATE: f64 = 1e-3;
+    let q = Mixture { log_weights: vec![0.0], means: vec![g.mean()], precisions: vec![g.precision()] };
+    let d = g.mean.len();
+    let mut kept: Vec<f64> = Vec::with_capacity(n * d);
+    let (mut proposed, mut accepted) = (0usize, 0usize);
+    while accepted < n {
+        let batch = (n - accepted).max(1000);
+        let theta = theta_std.inverse(q.sample(batch, rng)?.view());
+        proposed += batch;
+        for row in theta.rows() {
+            if accepted < n && prior.in_support(row) {
+                kept.extend(row.iter());
+                accepted += 1;
+            }
+        }
+        let rate = accepted as f64 / proposed as f64;
+        if proposed >= 10_000 && rate < MIN_RATE {
+            return Err(TrainError::SupportCollapse { accepted, proposed, rate, min_rate: MIN_RATE });
+        }
+    }
+    Ok(Array2::from_shape_vec((n, d), kept).expect("n rows of d values"))
 }
 
 fn log_diag_sum(l: DMatrix<f64>) -> f64 {
@@ -538,16 +610,30 @@ impl Estimator for SequentialEstimator {
                     budgets[r - 1]
                 )));
                 let start = Instant::now();
-                let draws = sample(
-                    current,
-                    Some(prior),
-                    x_o,
-                    budgets[r - 1],
-                    &SampleConfig::default(),
-                    &mut sim_rng,
-                )?;
-                let x = task.simulator().simulate(draws.samples.view(), &mut sim_rng)?;
-                let new = Dataset::new(draws.samples, x)?;
+                // SNPE-A draws from its broadened single-Gaussian posterior (the proposal
+                // its correction divides by); the others from the current posterior.
+                let snpe_a_proposal = match &posterior {
+                    Some(RoundPosterior::SnpeA(snpe_a)) => {
+                        Some(snpe_a.single_gaussian(x_o)?.broadened(SNPE_A_PROPOSAL_SCALE))
+                    }
+                    _ => None,
+                };
+                let theta = match &snpe_a_proposal {
+                    Some(g) => gaussian_draws_in_support(g, &theta_std, prior, budgets[r - 1], &mut sim_rng)?,
+                    None => {
+                        sample(
+                            current,
+                            Some(prior),
+                            x_o,
+                            budgets[r - 1],
+                            &SampleConfig::default(),
+                            &mut sim_rng,
+                        )?
+                        .samples
+                    }
+                };
+                let x = task.simulator().simulate(theta.view(), &mut sim_rng)?;
+                let new = Dataset::new(theta, x)?;
                 info.simulations += budgets[r - 1];
                 info.dropped += new.dropped();
                 let log_proposal = match self.method {
@@ -562,16 +648,25 @@ impl Estimator for SequentialEstimator {
                 };
                 if self.method == Method::SnpeA {
                     // The proposal of this round's pairs is the previous (single-Gaussian) posterior.
-                    let Some(RoundPosterior::SnpeA(snpe_a)) = &posterior else {
-                        unreachable!("snpe-a rounds build SNPE-A posteriors")
-                    };
                     correction = Some(Correction {
                         prior: prior_z.clone().expect("snpe-a has a prior Gaussian"),
-                        proposal: snpe_a.single_gaussian(x_o)?,
+                        proposal: snpe_a_proposal.expect("snpe-a rounds build SNPE-A posteriors"),
                     });
                     if r == rounds && rounds > 1 {
+                        // The last round's K-component MDN starts from the one-component
+                        // network (K noisy copies of its component, as sbi does).
                         cfg = with_dims(&components(r), d_theta, d_x);
-                        model = cfg.init(&ad)?;
+                        let k = match &cfg {
+                            DensityConfig::Mdn(c) => c.num_components,
+                            _ => unreachable!("snpe-a uses an MDN"),
+                        };
+                        model = match model {
+                            DensityEstimator::Mdn(mdn) => {
+                                let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ROUND_STREAM ^ r as u64);
+                                DensityEstimator::Mdn(mdn.expand_components(k, EXPAND_NOISE, &mut rng)?)
+                            }
+                            _ => unreachable!("snpe-a uses an MDN"),
+                        };
                     }
                 }
             }
@@ -878,6 +973,28 @@ mod tests {
         let c = Correction { prior: gaussian(&[0.0], &[&[0.0]]), proposal: gaussian(&[0.0], &[&[3.0]]) };
         let e = q.corrected(&c).unwrap_err().to_string();
         assert!(e.contains("not positive definite"), "{e}");
+    }
+
+    #[test]
+    fn a_near_empty_improper_component_is_left_out() {
+        // Weights 0.995 / 0.005; the second component (precision 1) is broader than the
+        // proposal (precision 3): left out, the first (precision 10) corrected alone.
+        let q = Mixture {
+            log_weights: vec![0.995f64.ln(), 0.005f64.ln()],
+            means: vec![DVector::from_vec(vec![0.5]), DVector::from_vec(vec![0.0])],
+            precisions: vec![DMatrix::from_element(1, 1, 10.0), DMatrix::from_element(1, 1, 1.0)],
+        };
+        let c = Correction { prior: gaussian(&[0.0], &[&[0.0]]), proposal: gaussian(&[0.0], &[&[3.0]]) };
+        let out = q.corrected(&c).unwrap();
+        assert_eq!(out.means.len(), 1);
+        assert!((out.log_weights[0]).abs() < 1e-12);
+        // P' = 10 − 3 = 7, μ' = (10·0.5 − 3·0)/7.
+        assert!((out.precisions[0][(0, 0)] - 7.0).abs() < 1e-12);
+        assert!((out.means[0][0] - 5.0 / 7.0).abs() < 1e-12);
+        // With weight 0.02 on the improper component it is an error again.
+        let heavy = Mixture { log_weights: vec![0.98f64.ln(), 0.02f64.ln()], ..q };
+        let e = heavy.corrected(&c).unwrap_err().to_string();
+        assert!(e.contains("not positive definite") && e.contains("0.020"), "{e}");
     }
 
     #[test]
