@@ -194,38 +194,9 @@ struct GaussianMixture;
 impl PairFn for GaussianMixture {
     #[inline(always)]
     fn eval<const FMA: bool>(&self, d2: f64) -> f64 {
-        #[inline(always)]
-        fn pow10(v: f64) -> f64 {
-            let v2 = v * v;
-            let v4 = v2 * v2;
-            let v8 = v4 * v4;
-            v8 * v2
-        }
         let s = 0.5 * d2;
-        let g = exp_nonpos::<FMA>(s * -1e-6);
-        let c = exp_nonpos::<FMA>(s * (-1.0 / 2100.0));
-        let e = exp_nonpos::<FMA>(-s);
-        // σ = 1e6 … 1e3.
-        let g10 = pow10(g);
-        let g100 = pow10(g10);
-        let g1000 = pow10(g100);
-        // σ = 100 … 5.
-        let c2 = c * c;
-        let c4 = c2 * c2;
-        let c8 = c4 * c4;
-        let c16 = c8 * c8;
-        let c20 = c16 * c4;
-        let c21 = c20 * c; // σ = 100
-        let c40 = c20 * c20;
-        let c60 = c40 * c20; // σ = 35
-        let c70 = c60 * c8 * c2; // σ = 30
-        let c42 = c21 * c21;
-        let c84 = c42 * c42; // σ = 25
-        let c105 = c84 * c21; // σ = 20
-        let c140 = c70 * c70; // σ = 15
-        let c210 = c105 * c105; // σ = 10
-        let c420 = c210 * c210; // σ = 5
         // σ = 1 … 1e-6.
+        let e = exp_nonpos::<FMA>(-s);
         let e1 = pow10(e);
         let e2 = pow10(e1);
         let e3 = pow10(e2);
@@ -233,9 +204,7 @@ impl PairFn for GaussianMixture {
         let e5 = pow10(e4);
         let e6 = pow10(e5);
         let small = ((e + e1) + (e2 + e3)) + ((e4 + e5) + e6);
-        let mid = ((c420 + c210) + (c140 + c105)) + ((c84 + c70) + (c60 + c21));
-        let large = (g + g10) + (g100 + g1000);
-        large + mid + small
+        large_and_mid::<FMA>(s) + small
     }
 
     /// The same sum for a chunk, shortening the `e` chain where the whole chunk allows.
@@ -275,11 +244,7 @@ impl PairFn for GaussianMixture {
         let mut small = v;
         for _ in 0..steps {
             for (vl, sm) in v.iter_mut().zip(small.iter_mut()) {
-                let x = if *vl < 1e-30 { 0.0 } else { *vl };
-                let x2 = x * x;
-                let x4 = x2 * x2;
-                let x8 = x4 * x4;
-                *vl = x8 * x2;
+                *vl = pow10(if *vl < 1e-30 { 0.0 } else { *vl });
                 *sm += *vl;
             }
         }
@@ -289,37 +254,41 @@ impl PairFn for GaussianMixture {
     }
 }
 
-/// The `σ ≥ 5` terms of [`GaussianMixture`] (`g` and `c` chains) at `s = d²/2 ≤ 3000`,
-/// where every power stays in the normal range.
+/// `v^10` by repeated multiplication.
+#[inline(always)]
+fn pow10(v: f64) -> f64 {
+    let v2 = v * v;
+    let v4 = v2 * v2;
+    let v8 = v4 * v4;
+    v8 * v2
+}
+
+/// The `σ ≥ 5` terms of [`GaussianMixture`] (`g` and `c` chains) at `s = d²/2`; for
+/// `s ≤ 3000` every power stays in the normal range.
 #[inline(always)]
 fn large_and_mid<const FMA: bool>(s: f64) -> f64 {
-    #[inline(always)]
-    fn pow10(v: f64) -> f64 {
-        let v2 = v * v;
-        let v4 = v2 * v2;
-        let v8 = v4 * v4;
-        v8 * v2
-    }
     let g = exp_nonpos::<FMA>(s * -1e-6);
     let c = exp_nonpos::<FMA>(s * (-1.0 / 2100.0));
+    // σ = 1e6 … 1e3.
     let g10 = pow10(g);
     let g100 = pow10(g10);
     let g1000 = pow10(g100);
+    // σ = 100 … 5.
     let c2 = c * c;
     let c4 = c2 * c2;
     let c8 = c4 * c4;
     let c16 = c8 * c8;
     let c20 = c16 * c4;
-    let c21 = c20 * c;
+    let c21 = c20 * c; // σ = 100
     let c40 = c20 * c20;
-    let c60 = c40 * c20;
-    let c70 = c60 * c8 * c2;
+    let c60 = c40 * c20; // σ = 35
+    let c70 = c60 * c8 * c2; // σ = 30
     let c42 = c21 * c21;
-    let c84 = c42 * c42;
-    let c105 = c84 * c21;
-    let c140 = c70 * c70;
-    let c210 = c105 * c105;
-    let c420 = c210 * c210;
+    let c84 = c42 * c42; // σ = 25
+    let c105 = c84 * c21; // σ = 20
+    let c140 = c70 * c70; // σ = 15
+    let c210 = c105 * c105; // σ = 10
+    let c420 = c210 * c210; // σ = 5
     let mid = ((c420 + c210) + (c140 + c105)) + ((c84 + c70) + (c60 + c21));
     let large = (g + g10) + (g100 + g1000);
     large + mid
