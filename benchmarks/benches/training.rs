@@ -4,7 +4,8 @@
 //! to run. Sequential methods train several rounds and are timed by the sweeps;
 //! their per-epoch cost is that of their density estimator (SNPE-A: npe-mdn,
 //! SNPE-B: npe-maf, the weights are free) except APT's atomic loss, benchmarked
-//! here as `apt-atomic` (one epoch of the 10-atom loss with the default MAF).
+//! here as `apt-atomic` (one epoch of the 10-atom loss with a MAF; APT's default
+//! density is NSF since 2026-11-28, whose epochs cost more, as npe-nsf's do).
 #![allow(missing_docs)]
 
 use std::time::Duration;
