@@ -6,8 +6,8 @@
 //! rows of `op(A)`, `a_cs` between its columns), so `A` and `Aᵀ` use the same kernel.
 //! The number of columns `n` of `B` and `C` must be a multiple of 8 (the classifier pads
 //! its hidden layers to a multiple of 16). `f32` products with a multiple of 16 columns
-//! on AVX-512 machines take explicit 16-lane kernels (`v4`); the others the
-//! auto-vectorised ones. Both accumulate each entry over `k` in order with fused
+//! and `A` stored row- or column-major take, on AVX-512 machines, explicit 16-lane
+//! kernels (`v4`); the others the auto-vectorised ones. Both accumulate each entry over `k` in order with fused
 //! multiply-adds, so they give the same bits. An [`Epilogue`] (bias + ReLU, ReLU mask)
 //! is applied as the tiles are stored, saving a pass over `C`.
 
@@ -237,6 +237,7 @@ pub(crate) fn gemm<F: Real, const FMA: bool>(
     #[cfg(target_arch = "x86_64")]
     if FMA
         && n.is_multiple_of(16)
+        && (a.cs == 1 || a.rs == 1)
         && let Some(simd) = pulp::x86::V4::try_new()
         && let (Some(a32), Some(b32)) = (F::as_f32(a.data), F::as_f32(b))
         && let Some(c32) = F::as_f32_mut(c)
@@ -342,15 +343,12 @@ mod v4 {
             for kk in 0..k {
                 step(simd, &mut acc, b, kk * ldb + j0, |r| rows[r][kk]);
             }
-        } else if a.rs == 1 {
-            // `op(A)` column-major: the tile's `R` entries are consecutive.
+        } else {
+            // `op(A)` column-major (`rs == 1`, see [`gemm`]): the tile's `R` entries are
+            // consecutive.
             for kk in 0..k {
                 let col: &[f32; R] = a.data[kk * a.cs + i0..][..R].try_into().expect("R rows");
                 step(simd, &mut acc, b, kk * ldb + j0, |r| col[r]);
-            }
-        } else {
-            for kk in 0..k {
-                step(simd, &mut acc, b, kk * ldb + j0, |r| a.data[(i0 + r) * a.rs + kk * a.cs]);
             }
         }
         let zero = simd.splat_f32s(0.0);
@@ -403,7 +401,8 @@ mod v4 {
         }
     }
 
-    /// [`super::gemm`] for `f32`, `n` a multiple of 16.
+    /// [`super::gemm`] for `f32`, `n` a multiple of 16, `op(A)` row- or column-major
+    /// (`a.cs == 1` or `a.rs == 1`).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn gemm(
