@@ -12,8 +12,9 @@
 //! global generator. Batched simulation is parallel over rows (rayon) and gives
 //! identical output for a given generator state whatever the thread count:
 //! one `u64` is drawn from the caller's generator and every fixed chunk of
-//! [`SIM_CHUNK`] rows gets its own generator seeded from that value and the
-//! chunk index ([`row_rng`]), used by [`Simulator::simulate_chunk`].
+//! [`Simulator::chunk_rows`] rows ([`SIM_CHUNK`] unless a simulator says otherwise)
+//! gets its own generator seeded from that value and the chunk index
+//! ([`row_rng`]), used by [`Simulator::simulate_chunk`].
 //!
 //! ```
 //! use sbi_sim::prelude::*;
@@ -37,9 +38,11 @@ pub use error::SimError;
 
 pub mod data;
 pub mod distributions;
+pub mod lanes;
 pub mod mcmc;
 pub mod ode;
 pub mod prior;
+mod simd;
 pub mod tasks;
 
 pub use tasks::{TASK_NAMES, all_tasks, task_by_name};
@@ -99,9 +102,17 @@ pub trait Simulator: Send + Sync {
     /// `theta` has already been validated (right width, finite).
     fn simulate_row(&self, theta: ArrayView1<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut1<f64>);
 
+    /// Rows per chunk of [`Simulator::simulate`]: [`SIM_CHUNK`] (256) by default. The
+    /// cheap vectorised simulators use [`VECTOR_CHUNK`] (1024), so that seeding a
+    /// chunk's generators costs little per row. Fixed per simulator: the output for a
+    /// seed depends on it, never on the thread count.
+    fn chunk_rows(&self) -> usize {
+        SIM_CHUNK
+    }
+
     /// Simulates a chunk of rows in order with one generator: theta `[m, d_theta]`
     /// → `out: [m, d_x]`. [`Simulator::simulate`] calls it once per chunk of
-    /// [`SIM_CHUNK`] rows.
+    /// [`Simulator::chunk_rows`] rows.
     ///
     /// The default calls [`Simulator::simulate_row`] on each row (statically
     /// dispatched, on plain slices when the arrays are contiguous). Cheap
@@ -122,10 +133,11 @@ pub trait Simulator: Send + Sync {
     fn simulate(&self, theta: ArrayView2<f64>, rng: &mut dyn RngCore) -> Result<Array2<f64>, SimError> {
         check_theta(theta, self.theta_dim())?;
         let base = rng.next_u64();
+        let rows = self.chunk_rows().max(1);
         let mut x = Array2::<f64>::zeros((theta.nrows(), self.x_dim()));
-        x.axis_chunks_iter_mut(Axis(0), SIM_CHUNK)
+        x.axis_chunks_iter_mut(Axis(0), rows)
             .into_par_iter()
-            .zip(theta.axis_chunks_iter(Axis(0), SIM_CHUNK).into_par_iter())
+            .zip(theta.axis_chunks_iter(Axis(0), rows).into_par_iter())
             .enumerate()
             .for_each(|(c, (out, th))| {
                 let mut r = row_rng(base, c as u64);
@@ -135,11 +147,16 @@ pub trait Simulator: Send + Sync {
     }
 }
 
-/// Rows per generator in batched simulation: rows `[c·SIM_CHUNK, (c+1)·SIM_CHUNK)`
+/// Default rows per generator in batched simulation: rows `[c·SIM_CHUNK, (c+1)·SIM_CHUNK)`
 /// are simulated in order with the generator `row_rng(base, c)`. The chunking is
 /// fixed, so the output does not depend on the number of threads; seeding one
 /// generator per chunk rather than per row keeps cheap simulators fast.
 pub const SIM_CHUNK: usize = 256;
+
+/// Rows per chunk of the vectorised simulators ([`Simulator::chunk_rows`]), whose
+/// per-row cost is a few nanoseconds: seeding a chunk (ChaCha8 and the
+/// [`lanes::LaneRng`]) then costs well under a nanosecond per row.
+pub const VECTOR_CHUNK: usize = 1024;
 
 /// The generator for stream `i` (a chunk of rows, or an MCMC chain) of a batch
 /// whose base seed is `base`.
@@ -193,7 +210,7 @@ pub fn check_matrix(a: ArrayView2<f64>, d: usize, what: &'static str) -> Result<
     }
     // Fast scan first; the indexed search only runs to name a bad entry.
     let all_finite = match a.as_slice_memory_order() {
-        Some(s) => s.chunks(64).all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite())),
+        Some(s) => simd::dispatch(AllFinite(s)),
         None => a.iter().all(|v| v.is_finite()),
     };
     if all_finite {
@@ -203,6 +220,24 @@ pub fn check_matrix(a: ArrayView2<f64>, d: usize, what: &'static str) -> Result<
         return Err(SimError::NonFinite { what, row: idx.0, col: idx.1, value: *v });
     }
     Ok(())
+}
+
+/// Whether every value of a slice is finite, as a [`simd::Kernel`]: a value is not
+/// finite exactly when its exponent bits are all ones.
+struct AllFinite<'a>(&'a [f64]);
+
+impl simd::Kernel for AllFinite<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run(self) -> bool {
+        const EXP: u64 = 0x7ff0_0000_0000_0000;
+        let mut bad = 0u64;
+        for v in self.0 {
+            bad |= u64::from(v.to_bits() & EXP == EXP);
+        }
+        bad == 0
+    }
 }
 
 /// Number of rows of `x: [n, d]` that contain at least one NaN (failed simulations).
@@ -317,16 +352,18 @@ mod tests {
     /// `row_rng(base, c)`, whatever the thread count and the memory layout of θ.
     #[test]
     fn batched_simulation_is_chunked_and_layout_and_thread_independent() {
-        let n = 2 * SIM_CHUNK + 77;
+        let n = 2 * VECTOR_CHUNK + 77;
         for task in all_tasks().unwrap() {
             let sim = task.simulator();
             let theta = task.prior().sample(n, &mut ChaCha8Rng::seed_from_u64(4));
             let a = sim.simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
             let base = ChaCha8Rng::seed_from_u64(8).next_u64();
             let mut manual = Array2::<f64>::zeros((n, task.x_dim()));
+            let rows = sim.chunk_rows();
+            assert!(n > 2 * rows, "{}: the test needs several chunks", task.name());
             for (c, (th, out)) in theta
-                .axis_chunks_iter(Axis(0), SIM_CHUNK)
-                .zip(manual.axis_chunks_iter_mut(Axis(0), SIM_CHUNK))
+                .axis_chunks_iter(Axis(0), rows)
+                .zip(manual.axis_chunks_iter_mut(Axis(0), rows))
                 .enumerate()
             {
                 sim.simulate_chunk(th, &mut row_rng(base, c as u64), out);
@@ -344,6 +381,31 @@ mod tests {
             let c = sim.simulate(fortran.view(), &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
             assert_eq!(bits(&a), bits(&c), "{}: depends on the layout of theta", task.name());
         }
+    }
+
+    /// The dispatched (AVX2/AVX-512) simulator kernels give the same bits as the
+    /// baseline build of the same code, so a seed means the same data on every machine.
+    #[test]
+    fn vectorised_kernels_match_the_baseline_features_bit_for_bit() {
+        use std::sync::atomic::Ordering;
+        let n = VECTOR_CHUNK + 300;
+        for name in ["two_moons", "gaussian_mixture", "slcp", "gaussian_linear", "gaussian_linear_uniform"] {
+            let task = task_by_name(name).unwrap();
+            let theta = task.prior().sample(n, &mut ChaCha8Rng::seed_from_u64(2));
+            let fast = task.simulator().simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+            simd::tests::BASELINE.store(true, Ordering::Relaxed);
+            let base = task.simulator().simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(3));
+            simd::tests::BASELINE.store(false, Ordering::Relaxed);
+            assert_eq!(bits(&fast), bits(&base.unwrap()), "{name}: feature levels differ");
+        }
+        // The finiteness check too.
+        let mut a = Array2::<f64>::zeros((40, 3));
+        a[(33, 1)] = f64::NEG_INFINITY;
+        assert!(check_matrix(a.view(), 3, "theta").is_err());
+        simd::tests::BASELINE.store(true, Ordering::Relaxed);
+        let base = check_matrix(a.view(), 3, "theta");
+        simd::tests::BASELINE.store(false, Ordering::Relaxed);
+        assert!(matches!(base, Err(SimError::NonFinite { row: 33, col: 1, .. })));
     }
 
     #[test]

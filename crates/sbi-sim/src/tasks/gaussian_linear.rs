@@ -1,12 +1,13 @@
 //! gaussian_linear (spec §1.1): θ ∈ R^10, prior N(0, 0.1·I), x ~ N(θ, 0.1·I);
 //! the posterior is analytic: N(0.5·x_o, 0.05·I).
 
+use crate::lanes::LaneRng;
 use crate::prior::MvNormal;
 use crate::{
-    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, check_matrix, check_observation,
-    data,
+    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
+    check_observation, data, simd,
 };
-use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut1};
+use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -33,6 +34,53 @@ impl Simulator for GaussianLinearSimulator {
         for j in 0..D {
             let z: f64 = rng.sample(StandardNormal);
             out[j] = theta[j] + s * z;
+        }
+    }
+
+    /// Same model as [`Simulator::simulate_row`], vectorised ([`add_normal_noise`]).
+    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
+        add_normal_noise(theta, rng, out, NOISE_VAR.sqrt());
+    }
+
+    fn chunk_rows(&self) -> usize {
+        VECTOR_CHUNK
+    }
+}
+
+/// `out = θ + scale·ε` with ε ~ N(0, I) for θ, out: `[m, 10]`, the normals drawn
+/// vectorised ([`crate::lanes`]) from a [`LaneRng`] seeded by `rng`, row after row.
+/// The chunk loop of both Gaussian-linear tasks.
+pub(crate) fn add_normal_noise(
+    theta: ArrayView2<f64>,
+    rng: &mut ChaCha8Rng,
+    out: ArrayViewMut2<f64>,
+    scale: f64,
+) {
+    let blocks = NoiseBlocks { lanes: LaneRng::from_rng(rng), z: [0.0; NOISE_BLOCK], scale };
+    simd::simulate_blocks(theta, out, blocks);
+}
+
+/// Values (not rows) per block of [`add_normal_noise`].
+const NOISE_BLOCK: usize = 640;
+
+/// [`add_normal_noise`]'s state: the generator and one block's normals.
+struct NoiseBlocks {
+    lanes: LaneRng,
+    z: [f64; NOISE_BLOCK],
+    scale: f64,
+}
+
+impl simd::RowBlocks for NoiseBlocks {
+    /// Rows of the 10-D tasks per block.
+    const ROWS: usize = NOISE_BLOCK / D;
+
+    /// Works on any width `d ≤ 10` (θ and out have the same width).
+    #[inline(always)]
+    fn block(&mut self, t: &[f64], o: &mut [f64]) {
+        self.lanes.fill_standard_normal(&mut self.z);
+        let n = o.len().min(t.len()).min(NOISE_BLOCK);
+        for j in 0..n {
+            o[j] = t[j] + self.scale * self.z[j];
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::{
     Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, check_matrix, check_observation,
     data,
 };
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -39,6 +39,16 @@ impl Simulator for GaussianLinearUniformSimulator {
             let z: f64 = rng.sample(StandardNormal);
             out[j] = theta[j] + s * z;
         }
+    }
+
+    /// Same model as [`Simulator::simulate_row`], vectorised
+    /// ([`super::gaussian_linear::add_normal_noise`]).
+    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
+        super::gaussian_linear::add_normal_noise(theta, rng, out, NOISE_VAR.sqrt());
+    }
+
+    fn chunk_rows(&self) -> usize {
+        crate::VECTOR_CHUNK
     }
 }
 

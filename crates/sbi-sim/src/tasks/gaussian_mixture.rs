@@ -3,10 +3,11 @@
 //! The likelihood is symmetric in θ and x, so the reference posterior is the
 //! same mixture centred at x_o, truncated to the prior box (exact rejection).
 
+use crate::lanes::{self, LaneRng};
 use crate::prior::BoxUniform;
 use crate::{
-    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, check_matrix, check_observation,
-    data, for_each_row,
+    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
+    check_observation, data, simd,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore, SeedableRng};
@@ -42,31 +43,42 @@ impl Simulator for GaussianMixtureSimulator {
         }
     }
 
-    /// As [`Simulator::simulate_row`] on each row, in blocks of 64 rows: one
-    /// 64-bit word supplies the block's fair coins choosing σ (one bit per
-    /// row), then the block's standard normals are drawn in one loop.
-    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, mut out: ArrayViewMut2<f64>) {
-        const BLOCK: usize = 64;
-        let mut z = [0.0; BLOCK * D];
-        for (tb, ob) in theta.axis_chunks_iter(Axis(0), BLOCK).zip(out.axis_chunks_iter_mut(Axis(0), BLOCK)) {
-            let mut coins = rng.next_u64();
-            let zb = &mut z[..tb.nrows() * D];
-            for v in zb.iter_mut() {
-                *v = rng.sample(StandardNormal);
-            }
-            let mut zs = zb.chunks_exact(D);
-            for_each_row(tb, ob, |t, o| {
-                let sigma = SIGMAS[(coins & 1) as usize];
-                coins >>= 1;
-                // Rows are D wide (θ is validated, x_dim = D), so this always matches.
-                if let (Ok::<&[f64; D], _>(t), Ok::<&mut [f64; D], _>(o), Some(z)) =
-                    (t.try_into(), o.try_into(), zs.next())
-                {
-                    for j in 0..D {
-                        o[j] = t[j] + sigma * z[j];
-                    }
-                }
-            });
+    /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
+    /// chunk's generator seeds a [`LaneRng`]; each row takes one Box–Muller pair as ε
+    /// and the lowest bit of the pair's first word (unused by the transform,
+    /// [`lanes::box_muller`]) as the fair coin choosing σ.
+    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
+        simd::simulate_blocks(theta, out, Blocks { lanes: LaneRng::from_rng(rng), w: [0; 2 * BLOCK] });
+    }
+
+    fn chunk_rows(&self) -> usize {
+        VECTOR_CHUNK
+    }
+}
+
+/// Rows per block of [`GaussianMixtureSimulator::simulate_chunk`].
+const BLOCK: usize = 128;
+
+/// [`GaussianMixtureSimulator::simulate_chunk`]'s state: the generator and one block's
+/// words.
+struct Blocks {
+    lanes: LaneRng,
+    w: [u64; 2 * BLOCK],
+}
+
+impl simd::RowBlocks for Blocks {
+    const ROWS: usize = BLOCK;
+
+    #[inline(always)]
+    fn block(&mut self, t: &[f64], o: &mut [f64]) {
+        self.lanes.fill_words(&mut self.w);
+        let k = (o.len() / D).min(t.len() / D).min(BLOCK);
+        let (t, o) = (&t[..D * k], &mut o[..D * k]);
+        for i in 0..k {
+            let (a, b) = lanes::box_muller(self.w[i], self.w[BLOCK + i]);
+            let sigma = if self.w[i] & 1 == 0 { SIGMAS[0] } else { SIGMAS[1] };
+            o[2 * i] = t[2 * i] + sigma * a;
+            o[2 * i + 1] = t[2 * i + 1] + sigma * b;
         }
     }
 }

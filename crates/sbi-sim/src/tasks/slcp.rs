@@ -10,13 +10,14 @@
 //! posterior ([`reference_posterior_for`]), instead of sbibm's SIR → flow →
 //! rejection pipeline (§1.3, steps 1-4), which also targets the exact posterior.
 
+use crate::lanes::{self, LaneRng};
 use crate::mcmc::{McmcConfig, sample_mcmc, sir_init};
 use crate::prior::BoxUniform;
 use crate::{
-    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, check_matrix, check_observation,
-    data,
+    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
+    check_observation, data, simd,
 };
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -90,6 +91,54 @@ impl SlcpSimulator {
     }
 }
 
+/// Rows per block of [`SlcpSimulator::simulate_chunk`] (32).
+const BLOCK: usize = 32;
+
+/// [`SlcpSimulator::simulate_chunk`]'s state: the generator, one block's normals and
+/// the rows' Cholesky factors.
+struct Blocks {
+    lanes: LaneRng,
+    z: [f64; BLOCK * X_DIM],
+    l: [[f64; BLOCK]; 3],
+}
+
+impl simd::RowBlocks for Blocks {
+    const ROWS: usize = BLOCK;
+
+    /// The computation of [`point_moments`] and [`SlcpSimulator::simulate_into`],
+    /// rearranged so that LLVM vectorises it across rows: first the Cholesky factors
+    /// of every row (with the vectorisable [`lanes::tanh`] instead of libm's), then the
+    /// outputs.
+    #[inline(always)]
+    fn block(&mut self, t: &[f64], o: &mut [f64]) {
+        self.lanes.fill_standard_normal(&mut self.z);
+        let k = (o.len() / X_DIM).min(t.len() / THETA_DIM).min(BLOCK);
+        let (t, o) = (&t[..THETA_DIM * k], &mut o[..X_DIM * k]);
+        let [l11, l21, l22] = &mut self.l;
+        for i in 0..k {
+            (l11[i], l21[i], l22[i]) = (t[THETA_DIM * i + 2], t[THETA_DIM * i + 3], t[THETA_DIM * i + 4]);
+        }
+        for i in 0..BLOCK {
+            let s1 = l11[i] * l11[i];
+            let s2 = l21[i] * l21[i];
+            let rho = lanes::tanh(l22[i]);
+            let (a, b, c) = (s1 * s1 + JITTER, rho * s1 * s2, s2 * s2 + JITTER);
+            l11[i] = a.sqrt();
+            l21[i] = b / l11[i];
+            l22[i] = (c - l21[i] * l21[i]).max(0.0).sqrt();
+        }
+        for i in 0..k {
+            let (m1, m2) = (t[THETA_DIM * i], t[THETA_DIM * i + 1]);
+            let (z, o) = (&self.z[X_DIM * i..X_DIM * (i + 1)], &mut o[X_DIM * i..X_DIM * (i + 1)]);
+            for p in 0..NUM_POINTS {
+                let (z1, z2) = (z[2 * p], z[2 * p + 1]);
+                o[2 * p] = m1 + l11[i] * z1;
+                o[2 * p + 1] = m2 + l21[i] * z1 + l22[i] * z2;
+            }
+        }
+    }
+}
+
 impl Simulator for SlcpSimulator {
     fn theta_dim(&self) -> usize {
         THETA_DIM
@@ -101,6 +150,18 @@ impl Simulator for SlcpSimulator {
         let mut buf = [0.0; X_DIM];
         Self::simulate_into(theta, rng, &mut buf);
         out.iter_mut().zip(buf).for_each(|(o, v)| *o = v);
+    }
+
+    /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
+    /// standard normals for `BLOCK` (32) rows at a time come from a [`LaneRng`] seeded
+    /// by the chunk's generator.
+    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
+        let blocks = Blocks { lanes: LaneRng::from_rng(rng), z: [0.0; BLOCK * X_DIM], l: [[0.0; BLOCK]; 3] };
+        simd::simulate_blocks(theta, out, blocks);
+    }
+
+    fn chunk_rows(&self) -> usize {
+        VECTOR_CHUNK
     }
 }
 

@@ -472,13 +472,18 @@ mod tests {
             let same = xa.column(j) == xb.column(j);
             assert_eq!(same, !SPEC_COLUMNS.contains(&j), "column {j}");
         }
-        // the slcp columns are the slcp simulator's output: the first row of a chunk
-        // starts from the same generator state in both simulators (later rows differ
-        // because the distractors consume further draws from the chunk's generator)
-        let x8 =
-            super::super::slcp::SlcpSimulator.simulate(ta.view(), &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
+        // the slcp columns are the slcp simulator's row-wise output: the first row of
+        // a chunk starts from the chunk's fresh generator (later rows differ because
+        // the distractors consume further draws from it)
+        let base = ChaCha8Rng::seed_from_u64(8).next_u64();
+        let mut x8 = Array1::<f64>::zeros(8);
+        super::super::slcp::SlcpSimulator.simulate_row(
+            ta.row(0),
+            &mut crate::row_rng(base, 0),
+            x8.view_mut(),
+        );
         for (i, &c) in SPEC_COLUMNS.iter().enumerate() {
-            assert_eq!(xa[(0, c)], x8[(0, i)]);
+            assert_eq!(xa[(0, c)], x8[i]);
         }
     }
 

@@ -18,10 +18,11 @@
 //! by (−|z0|, z1). (The N(0.1, 0.01²) mass below r = 0, about 8·10⁻²⁴, is
 //! ignored.)
 
+use crate::lanes::{self, LaneRng};
 use crate::prior::BoxUniform;
 use crate::{
-    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, check_matrix, check_observation,
-    data, for_each_row,
+    Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
+    check_observation, data, simd,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore, SeedableRng};
@@ -112,37 +113,48 @@ impl Simulator for TwoMoonsSimulator {
         out[1] = p[1] + z1;
     }
 
-    /// Same model as [`Simulator::simulate_row`], in blocks of `BLOCK` (64) rows:
-    /// the block's angles are drawn first, then its radii, then the noise
-    /// points are formed in one branch-free loop the compiler can pipeline.
-    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, mut out: ArrayViewMut2<f64>) {
-        let (mut px, mut py) = ([0.0; BLOCK], [0.0; BLOCK]);
-        for (tb, ob) in theta.axis_chunks_iter(Axis(0), BLOCK).zip(out.axis_chunks_iter_mut(Axis(0), BLOCK)) {
-            let k = tb.nrows();
-            for v in &mut px[..k] {
-                *v = -FRAC_PI_2 + PI * rng.random::<f64>();
-            }
-            for v in &mut py[..k] {
-                *v = rng.sample(StandardNormal);
-            }
-            for (a, z) in px[..k].iter_mut().zip(&mut py[..k]) {
-                let (c, s) = cos_sin_half_turn(*a);
-                let r = R_MEAN + R_STD * *z;
-                (*a, *z) = (r * c + OFFSET, r * s);
-            }
-            let mut i = 0;
-            for_each_row(tb, ob, |t, o| {
-                let (z0, z1) = (FRAC_1_SQRT_2 * (t[0] + t[1]), FRAC_1_SQRT_2 * (-t[0] + t[1]));
-                o[0] = px[i] - z0.abs();
-                o[1] = py[i] + z1;
-                i += 1;
-            });
+    /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
+    /// chunk's generator seeds a [`LaneRng`]; per block of `BLOCK` (128) rows the radii
+    /// come from Box–Muller normals and (cos a, sin a) for a ~ U(−π/2, π/2) is a
+    /// uniform point on the unit circle reflected into the half-plane cos a ≥ 0.
+    fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
+        let blocks = Blocks { lanes: LaneRng::from_rng(rng), z: [0.0; BLOCK], w: [0; BLOCK] };
+        simd::simulate_blocks(theta, out, blocks);
+    }
+
+    fn chunk_rows(&self) -> usize {
+        VECTOR_CHUNK
+    }
+}
+
+/// [`TwoMoonsSimulator::simulate_chunk`]'s state: the generator and one block's draws.
+struct Blocks {
+    lanes: LaneRng,
+    z: [f64; BLOCK],
+    w: [u64; BLOCK],
+}
+
+impl simd::RowBlocks for Blocks {
+    const ROWS: usize = BLOCK;
+
+    #[inline(always)]
+    fn block(&mut self, t: &[f64], o: &mut [f64]) {
+        self.lanes.fill_standard_normal(&mut self.z);
+        self.lanes.fill_words(&mut self.w);
+        let k = (o.len() / D).min(t.len() / D).min(BLOCK);
+        let (t, o) = (&t[..D * k], &mut o[..D * k]);
+        for i in 0..k {
+            let (c, s) = lanes::direction(self.w[i]);
+            let r = R_MEAN + R_STD * self.z[i];
+            let (a, b) = (t[2 * i], t[2 * i + 1]);
+            o[2 * i] = r * c.abs() + OFFSET - (FRAC_1_SQRT_2 * (a + b)).abs();
+            o[2 * i + 1] = r * s + FRAC_1_SQRT_2 * (-a + b);
         }
     }
 }
 
 /// Rows per block in [`TwoMoonsSimulator`]'s chunked simulation.
-const BLOCK: usize = 64;
+const BLOCK: usize = 128;
 
 /// The two_moons task.
 #[derive(Debug, Clone)]

@@ -1,0 +1,58 @@
+//! Throughput of the batched simulators, measured the way
+//! `benchmarks/python/sbibm_simulators.py` measures sbibm's: 10,000 prior draws per
+//! task, then `simulate` called back to back from the main thread for at least
+//! `--seconds` (default 5); prints the best call and the mean over all calls as
+//! simulations per second. See docs/tasks.md ("Speed").
+//!
+//! ```text
+//! cargo run --release -p sbi-sim --example throughput [-- --seconds S --num N --tasks a,b]
+//! ```
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sbi_sim::{TASK_NAMES, task_by_name};
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut seconds, mut num, mut tasks) = (5.0f64, 10_000usize, TASK_NAMES.to_vec());
+    let mut names = String::new();
+    while let Some(a) = args.next() {
+        let v = args.next().unwrap_or_default();
+        match a.as_str() {
+            "--seconds" => seconds = v.parse().expect("--seconds takes a number"),
+            "--num" => num = v.parse().expect("--num takes a count"),
+            "--tasks" => names = v,
+            other => panic!("unknown argument {other} (use --seconds, --num, --tasks)"),
+        }
+    }
+    if !names.is_empty() {
+        tasks = names.split(',').collect();
+    }
+    println!("{num} simulations per call, {} rayon threads", rayon::current_num_threads());
+    for name in tasks {
+        let task = task_by_name(name).expect("known task");
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let theta = task.prior().sample(num, &mut rng);
+        let sim = task.simulator();
+        sim.simulate(theta.view(), &mut rng).expect("valid θ"); // warm-up
+        let mut times = Vec::new();
+        let start = Instant::now();
+        while times.is_empty() || start.elapsed().as_secs_f64() < seconds {
+            let t = Instant::now();
+            let x = sim.simulate(theta.view(), &mut rng).expect("valid θ");
+            times.push(t.elapsed().as_secs_f64());
+            std::hint::black_box(x);
+        }
+        let best = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "  {name:26} best {:>9.1} µs {:>14.0} sims/s   mean {:>9.1} µs {:>14.0} sims/s   ({} calls)",
+            best * 1e6,
+            num as f64 / best,
+            mean * 1e6,
+            num as f64 / mean,
+            times.len()
+        );
+    }
+}
