@@ -337,7 +337,6 @@ pub fn tanh(x: f64) -> f64 {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
-    use statrs::distribution::{ContinuousCDF, Normal};
 
     fn ulps(a: f64, b: f64) -> u64 {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
@@ -439,20 +438,6 @@ mod tests {
         assert!(chi2 < 37.7, "angles not uniform: χ² = {chi2}, counts {counts:?}");
     }
 
-    /// Kolmogorov-Smirnov distance of `z` from N(0, 1).
-    fn ks_normal(mut z: Vec<f64>) -> f64 {
-        z.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let nd = Normal::standard();
-        let n = z.len() as f64;
-        z.iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let f = nd.cdf(*v);
-                (f - i as f64 / n).abs().max((f - (i + 1) as f64 / n).abs())
-            })
-            .fold(0.0, f64::max)
-    }
-
     #[test]
     fn normals_pass_kolmogorov_smirnov_and_pairs_are_uncorrelated() {
         let mut lanes = LaneRng::from_rng(&mut ChaCha8Rng::seed_from_u64(7));
@@ -461,7 +446,7 @@ mod tests {
         lanes.fill_standard_normal(&mut z);
         z.truncate(n);
         // KS critical value at α = 0.001: 1.949/√n.
-        let d = ks_normal(z.clone());
+        let d = crate::mcmc::tests::ks_normal(ndarray::ArrayView1::from(&z[..]), 0.0, 1.0);
         assert!(d < 1.949 / (n as f64).sqrt(), "KS distance {d}");
         // Each Box–Muller pair sits NORMAL_BLOCK/2 apart; their correlation, and the
         // correlation of squares, is ~N(0, 1/m).

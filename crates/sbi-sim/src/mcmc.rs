@@ -683,7 +683,7 @@ pub fn effective_sample_size(chains: &[Array2<f64>]) -> Array1<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::prior::BoxUniform;
     use rand::SeedableRng;
@@ -705,7 +705,7 @@ mod tests {
     }
 
     /// Kolmogorov-Smirnov distance between the draws and N(mu, sd²).
-    fn ks_normal(xs: ArrayView1<f64>, mu: f64, sd: f64) -> f64 {
+    pub(crate) fn ks_normal(xs: ArrayView1<f64>, mu: f64, sd: f64) -> f64 {
         let mut v = xs.to_vec();
         v.sort_by(f64::total_cmp);
         let n = v.len() as f64;
