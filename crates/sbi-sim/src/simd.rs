@@ -7,9 +7,11 @@
 //! auto-vectorises it for that instruction set. Elsewhere the same code runs with the
 //! baseline features.
 //!
-//! The kernels use only additions, multiplications, divisions, square roots and bit
-//! operations, never fused multiply-adds, so every feature level gives bit-identical
-//! results (tested per simulator): a seed means the same data on every x86 machine.
+//! The kernels use only correctly rounded operations (additions, multiplications,
+//! divisions, square roots, fused multiply-adds through `mul_add`, which falls back to
+//! a correctly rounded software fma without FMA) and bit operations, so every feature
+//! level gives bit-identical results (tested per simulator): a seed means the same data
+//! on every machine.
 //!
 //! The simulators' chunk loops work on blocks of rows as plain slices
 //! ([`for_each_block`]) with index loops: iterator adapters such as `zip` can end up
