@@ -106,18 +106,36 @@ pub fn sample(
         )));
     }
     let reject = config.reject_outside_prior && prior.is_some();
+    draws_in_support(n, prior.filter(|_| reject), config, rng, |m, rng| {
+        posterior.sample_unconstrained(x_o, m, config, rng)
+    })
+}
+
+/// The rejection loop of [`sample`], for any proposal: `propose(m, rng)` gives `m` draws
+/// `[m, d_theta]`, in batches of at most `config.batch_size` sized by the running
+/// acceptance rate; non-finite draws, and with `support` draws outside its support,
+/// are dropped until `n` are kept. Errors with [`TrainError::SupportCollapse`] when the
+/// acceptance rate falls below `config.min_acceptance` after
+/// `config.min_proposals_for_check` proposals.
+pub(crate) fn draws_in_support(
+    n: usize,
+    support: Option<&dyn Prior>,
+    config: &SampleConfig,
+    rng: &mut dyn RngCore,
+    mut propose: impl FnMut(usize, &mut dyn RngCore) -> Result<Array2<f64>, TrainError>,
+) -> Result<Draws, TrainError> {
     let mut kept: Vec<Array2<f64>> = Vec::new();
     let (mut proposed, mut valid, mut have) = (0usize, 0usize, 0usize);
     while have < n {
         let rate = if proposed == 0 { 1.0 } else { (valid as f64 / proposed as f64).max(1e-3) };
         let want = ((n - have) as f64 / rate * 1.1).ceil() as usize;
-        let m = want.clamp(1, config.batch_size);
-        let draws = posterior.sample_unconstrained(x_o, m, config, rng)?;
+        let m = want.clamp(1, config.batch_size.max(1));
+        let draws = propose(m, rng)?;
         proposed += m;
         let ok: Vec<usize> = (0..m)
             .filter(|&i| {
                 let row = draws.row(i);
-                row.iter().all(|v| v.is_finite()) && (!reject || prior.is_some_and(|p| p.in_support(row)))
+                row.iter().all(|v| v.is_finite()) && support.is_none_or(|p| p.in_support(row))
             })
             .collect();
         valid += ok.len();

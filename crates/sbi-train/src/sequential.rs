@@ -21,9 +21,11 @@
 //!   each round (self-normalised importance sampling; the truncation of
 //!   `p̃_r` to the prior support only changes a round's constant).
 //! - **SNPE-A** (Papamakarios & Murray 2016): an MDN trained by maximum
-//!   likelihood on each round's proposal simulations (one Gaussian component
-//!   in rounds `1..R−1`, so the proposal stays Gaussian; `num_components`, in
-//!   the last round), corrected in closed form:
+//!   likelihood on the proposal simulations (round 1 on the prior's; from round 2
+//!   on, the pairs of rounds `2..=r` pooled, as sbi does, and the correction
+//!   divides by the latest proposal, an approximation while the proposals still
+//!   move), one Gaussian component in rounds `1..R−1` (so the proposal stays
+//!   Gaussian) and `num_components` in the last round, corrected in closed form:
 //!   `p(θ | x) ∝ q(θ | x) p(θ) / p̃(θ)`. Each component `N(μ_k, P_k⁻¹)` becomes
 //!   `P'_k = P_k − P̃ + P₀`, `μ'_k = P'_k⁻¹ (P_k μ_k − P̃ μ̃ + P₀ μ₀)`, weight
 //!   `∝ w_k |P_k|^½ |P'_k|^{−½} exp(−½ (μ_kᵀP_kμ_k − μ'_kᵀP'_kμ'_k))`. The
@@ -60,7 +62,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model_file::{CRATE_VERSION, FORMAT_VERSION, ModelMeta};
 use crate::npe::{NpePosterior, density_from_json, density_to_json, with_dims};
-use crate::posterior::check_observation;
+use crate::posterior::{check_observation, draws_in_support};
 use crate::trainer::{StepContext, fit_with};
 use crate::{
     Dataset, Estimator, Method, Posterior, Progress, SampleConfig, SimulationInfo, Standardizer, TrainConfig,
@@ -277,7 +279,8 @@ impl GaussianZ {
 pub struct Correction {
     /// The prior as a Gaussian in z-scored θ (precision 0 for a box-uniform prior).
     pub prior: GaussianZ,
-    /// The proposal the final round's pairs were drawn from.
+    /// The proposal the final round's pairs were drawn from (the pooled earlier rounds'
+    /// proposals are not divided out).
     pub proposal: GaussianZ,
 }
 
@@ -444,8 +447,9 @@ impl Mixture {
 
 /// `n` draws `[n, d]` in θ space from the Gaussian `g` (z-scored θ, see `theta_std`)
 /// truncated to the prior support (rejection; the truncation only changes the proposal's
-/// normalisation, which SNPE-A's correction does not need). Errors when fewer than
-/// 1e-3 of at least 10,000 proposals fall inside the support.
+/// normalisation, which SNPE-A's correction does not need), through [`sample`]'s
+/// rejection loop with its default limits: an error when fewer than 1e-3 of at least
+/// 10,000 proposals fall inside the support.
 fn gaussian_draws_in_support(
     g: &GaussianZ,
     theta_std: &Standardizer,
@@ -453,27 +457,11 @@ fn gaussian_draws_in_support(
     n: usize,
     rng: &mut dyn RngCore,
 ) -> Result<Array2<f64>, TrainError> {
-    const MIN_RATE: f64 = 1e-3;
     let q = Mixture { log_weights: vec![0.0], means: vec![g.mean()], precisions: vec![g.precision()] };
-    let d = g.mean.len();
-    let mut kept: Vec<f64> = Vec::with_capacity(n * d);
-    let (mut proposed, mut accepted) = (0usize, 0usize);
-    while accepted < n {
-        let batch = (n - accepted).max(1000);
-        let theta = theta_std.inverse(q.sample(batch, rng)?.view());
-        proposed += batch;
-        for row in theta.rows() {
-            if accepted < n && prior.in_support(row) {
-                kept.extend(row.iter());
-                accepted += 1;
-            }
-        }
-        let rate = accepted as f64 / proposed as f64;
-        if proposed >= 10_000 && rate < MIN_RATE {
-            return Err(TrainError::SupportCollapse { accepted, proposed, rate, min_rate: MIN_RATE });
-        }
-    }
-    Ok(Array2::from_shape_vec((n, d), kept).expect("n rows of d values"))
+    let draws = draws_in_support(n, Some(prior), &SampleConfig::default(), rng, |m, rng| {
+        Ok(theta_std.inverse(q.sample(m, rng)?.view()))
+    })?;
+    Ok(draws.samples)
 }
 
 fn log_diag_sum(l: DMatrix<f64>) -> f64 {
@@ -654,7 +642,9 @@ impl Estimator for SequentialEstimator {
                 let new = aux_of(new, log_proposal)?;
                 info.seconds += start.elapsed().as_secs_f64();
                 data = match self.method {
-                    Method::SnpeA => new,
+                    // SNPE-A: the prior pairs are dropped; the later rounds' pairs are pooled
+                    // (as sbi does) and corrected by the latest proposal.
+                    Method::SnpeA if r == 2 => new,
                     _ => data.concat(&new)?,
                 };
                 if self.method == Method::SnpeA {
