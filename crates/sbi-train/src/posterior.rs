@@ -105,10 +105,8 @@ pub fn sample(
             posterior.d_theta()
         )));
     }
-    let reject = config.reject_outside_prior && prior.is_some();
-    draws_in_support(n, prior.filter(|_| reject), config, rng, |m, rng| {
-        posterior.sample_unconstrained(x_o, m, config, rng)
-    })
+    let support = prior.filter(|_| config.reject_outside_prior);
+    draws_in_support(n, support, config, rng, |m, rng| posterior.sample_unconstrained(x_o, m, config, rng))
 }
 
 /// The rejection loop of [`sample`], for any proposal: `propose(m, rng)` gives `m` draws

@@ -198,8 +198,8 @@ fn sequential_methods_reject_bad_budgets_and_precomputed_pairs() {
 
 /// SNPE-A on two_moons (10k simulations, default MDN with 10 components) with `rounds`
 /// rounds: the draws must stay inside the prior and match the reference posterior's
-/// per-dimension mean within 0.05 and standard deviation within 20 % (measured C2ST
-/// 0.52–0.54 in release, docs/npe.md).
+/// per-dimension mean within 0.05 and standard deviation within 20 % (measured C2ST over
+/// seeds 1–5 in release: 0.53–0.61 with 2 rounds, 0.50–0.53 with 10; docs/npe.md).
 fn snpe_a_fits_two_moons(rounds: usize) {
     let task = sbi_sim::task_by_name("two_moons").unwrap();
     let x_o = task.observation(1).unwrap();
@@ -230,7 +230,7 @@ fn snpe_a_with_two_rounds_fits_two_moons() {
 }
 
 /// The default ten rounds: while each round trained on its own 1,000 pairs only, the
-/// corrected mixture was far off (C2ST 0.95, a fifth of the draws outside the prior);
+/// corrected mixture was far off (C2ST 0.95, a quarter of the draws outside the prior);
 /// rounds 2..R's pairs are now pooled.
 #[test]
 fn snpe_a_with_the_default_rounds_fits_two_moons() {
