@@ -48,6 +48,15 @@ pub enum BenchError {
     /// A run failed to train or sample.
     #[error(transparent)]
     Train(#[from] sbi_train::TrainError),
+    /// The training that this run shares with an earlier run of the same
+    /// model (another observation) failed.
+    #[error("the training shared with observation {observation}'s run failed: {reason}")]
+    SharedTraining {
+        /// The observation of the run that trained.
+        observation: usize,
+        /// Its error.
+        reason: String,
+    },
     /// A task or reference posterior failed.
     #[error(transparent)]
     Sim(#[from] sbi_sim::SimError),

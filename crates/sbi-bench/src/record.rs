@@ -30,6 +30,13 @@ pub struct RunRecord {
     pub dropped: usize,
     /// Training epochs run (all rounds).
     pub epochs: Option<usize>,
+    /// `Some(k)` when the run did not train but reused the model trained for
+    /// observation `k`'s run of the same task, method, budget, seed, device and
+    /// configuration (methods that are not sequential train the same model for
+    /// every observation); its simulation and training figures are then that
+    /// training's. `None` (and absent in older stores): trained for this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_from_observation: Option<usize>,
     /// The posterior draws, relative to the store directory (`samples/<id>.npy`, float32).
     pub samples_file: String,
     /// The method's effective configuration (model, train, sample, num_samples).

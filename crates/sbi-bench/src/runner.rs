@@ -1,5 +1,8 @@
 //! Running a sweep: each pending run simulates, trains, samples, computes the
-//! metrics against the cached reference and is appended to the store.
+//! metrics against the cached reference and is appended to the store. Runs of
+//! a method that is not sequential that differ only in the observation train
+//! the same model (the training ignores the observation), so it is trained
+//! once, kept in the store (`models/`), and sampled at each observation.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -8,7 +11,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ndarray::Array2;
 use sbi_metrics::{C2stConfig, MmdKernel, c2st, mmd};
-use sbi_train::{Progress, RunSpec};
+use sbi_train::{Progress, RunSpec, Timings, Trained};
 
 use crate::reference::{ReferenceCache, ReferenceInfo};
 use crate::store::{Failure, Store, write_atomic};
@@ -93,6 +96,7 @@ pub fn run_sweep(
     let store = Store::open(&options.output)?;
     let done = store.finished()?;
     let pending: Vec<&PlannedRun> = plan.iter().filter(|r| !done.contains(&r.key)).collect();
+    let groups = group_by_model(&pending);
     let summary = Mutex::new(SweepSummary {
         total: plan.len(),
         skipped: plan.len() - pending.len(),
@@ -113,40 +117,47 @@ pub fn run_sweep(
     let worker = || {
         while !stop.load(Ordering::SeqCst) {
             let i = next.fetch_add(1, Ordering::SeqCst);
-            let Some(run) = pending.get(i) else { break };
-            on_event(&Event::Started(&run.key));
-            match execute(sweep, run, &store, &references, &env, on_event) {
-                Ok(record) => match store.append(&record) {
-                    Ok(()) => {
-                        summary.lock().unwrap_or_else(|e| e.into_inner()).finished += 1;
-                        on_event(&Event::Finished(&record));
-                    }
+            let Some(group) = groups.get(i) else { break };
+            let mut shared = None;
+            for run in group {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                on_event(&Event::Started(&run.key));
+                let result = execute(sweep, run, &store, &references, &env, &mut shared, on_event);
+                match result {
+                    Ok(record) => match store.append(&record) {
+                        Ok(()) => {
+                            summary.lock().unwrap_or_else(|e| e.into_inner()).finished += 1;
+                            on_event(&Event::Finished(&record));
+                        }
+                        Err(e) => {
+                            stop.store(true, Ordering::SeqCst);
+                            fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                        }
+                    },
                     Err(e) => {
-                        stop.store(true, Ordering::SeqCst);
-                        fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
-                    }
-                },
-                Err(e) => {
-                    let message = e.to_string();
-                    let is_store_error = matches!(e, BenchError::Io { .. });
-                    summary.lock().unwrap_or_else(|e| e.into_inner()).failed += 1;
-                    on_event(&Event::Failed(&run.key, &message));
-                    let logged = store.append_failure(&Failure {
-                        key: run.key.clone(),
-                        error: message,
-                        finished_unix: now_unix(),
-                    });
-                    if options.fail_fast || is_store_error || logged.is_err() {
-                        stop.store(true, Ordering::SeqCst);
-                        let err = logged.err().unwrap_or(e);
-                        fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(err);
+                        let message = e.to_string();
+                        let is_store_error = matches!(e, BenchError::Io { .. });
+                        summary.lock().unwrap_or_else(|e| e.into_inner()).failed += 1;
+                        on_event(&Event::Failed(&run.key, &message));
+                        let logged = store.append_failure(&Failure {
+                            key: run.key.clone(),
+                            error: message,
+                            finished_unix: now_unix(),
+                        });
+                        if options.fail_fast || is_store_error || logged.is_err() {
+                            stop.store(true, Ordering::SeqCst);
+                            let err = logged.err().unwrap_or(e);
+                            fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(err);
+                        }
                     }
                 }
             }
         }
     };
     std::thread::scope(|s| {
-        for _ in 1..options.jobs.min(pending.len().max(1)) {
+        for _ in 1..options.jobs.min(groups.len().max(1)) {
             // Burn's autodiff graphs can be deep: give workers the main thread's stack size.
             std::thread::Builder::new()
                 .stack_size(8 << 20)
@@ -161,13 +172,85 @@ pub fn run_sweep(
     Ok(summary.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
-/// One run: train, sample, write the draws, compute the metrics.
+/// The pending runs in groups that share a trained model, in plan order of
+/// each group's first run: the runs of a method that is not sequential that
+/// differ only in the observation form one group; every other run is alone.
+fn group_by_model<'a>(pending: &[&'a PlannedRun]) -> Vec<Vec<&'a PlannedRun>> {
+    let mut groups: Vec<Vec<&PlannedRun>> = Vec::new();
+    for &run in pending {
+        match groups.iter_mut().find(|g| g[0].key.shares_model_with(&run.key)) {
+            Some(g) => g.push(run),
+            None => groups.push(vec![run]),
+        }
+    }
+    groups
+}
+
+/// The model of the group a worker is running: trained (or loaded) by the
+/// group's first run and reused by the others.
+struct Shared {
+    /// The run that obtained it.
+    key: RunKey,
+    /// The model, or the error that training it gave.
+    trained: Result<Trained, String>,
+    /// `Some(k)` when it was loaded from the store's model file, trained for observation `k`.
+    from_observation: Option<usize>,
+}
+
+/// The model for `run`: loaded from the store's model file when the store
+/// already holds a run of the same model (an interrupted sweep), else trained
+/// and, for a method that is not sequential, written to that file so that a
+/// rerun need not train it again. Returns the observation it was trained for
+/// when it was loaded.
+fn obtain(
+    store: &Store,
+    run: &PlannedRun,
+    spec: &RunSpec,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(Trained, Option<usize>), BenchError> {
+    let key = &run.key;
+    if key.method.is_sequential() {
+        return Ok((sbi_train::train(spec, progress)?, None));
+    }
+    let path = store.model_path(key);
+    if path.exists() {
+        let records = store.records()?;
+        if let Some(earlier) = records.iter().find(|r| r.key.shares_model_with(key)) {
+            progress(&Progress::Stage(format!("loading the trained model {}", path.display())));
+            let device = spec.device.device().map_err(sbi_train::TrainError::from)?;
+            let posterior = sbi_train::load_posterior(&path, &device)?;
+            let report = posterior.meta().report.clone();
+            let trained = Trained {
+                posterior,
+                timings: Timings {
+                    simulate_s: earlier.timings.simulate_s,
+                    train_s: earlier.timings.train_s,
+                    sample_s: 0.0,
+                },
+                dropped: earlier.dropped,
+                report,
+                config: run.config.clone(),
+            };
+            return Ok((trained, Some(earlier.model_from_observation.unwrap_or(earlier.key.observation))));
+        }
+    }
+    let trained = sbi_train::train(spec, progress)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| BenchError::io("creating", dir, e))?;
+    }
+    trained.posterior.save(&path)?;
+    Ok((trained, None))
+}
+
+/// One run: train (or reuse the group's model), sample, write the draws,
+/// compute the metrics.
 fn execute(
     sweep: &Sweep,
     run: &PlannedRun,
     store: &Store,
     references: &ReferenceCache,
     env: &Environment,
+    shared: &mut Option<Shared>,
     on_event: &(dyn Fn(&Event) + Sync),
 ) -> Result<RunRecord, BenchError> {
     let key = &run.key;
@@ -182,13 +265,36 @@ fn execute(
         settings: run.settings.clone(),
         sample: sweep.sample.clone(),
     };
-    let out = sbi_train::run(&spec, &mut |p| on_event(&Event::Progress(key, p)))?;
+    let progress = &mut |p: &Progress| on_event(&Event::Progress(key, p));
+    let fresh = !matches!(shared, Some(sh) if sh.key.shares_model_with(key));
+    if fresh {
+        let (trained, from_observation) = match obtain(store, run, &spec, progress) {
+            Ok((t, from)) => (Ok(t), from),
+            Err(e) => {
+                *shared =
+                    Some(Shared { key: key.clone(), trained: Err(e.to_string()), from_observation: None });
+                return Err(e);
+            }
+        };
+        *shared = Some(Shared { key: key.clone(), trained, from_observation });
+    }
+    let sh = shared.as_ref().expect("set above");
+    let trained = sh.trained.as_ref().map_err(|reason| BenchError::SharedTraining {
+        observation: sh.key.observation,
+        reason: reason.clone(),
+    })?;
+    let model_from_observation = match (fresh, sh.from_observation) {
+        (_, Some(k)) => Some(k),
+        (true, None) => None,
+        (false, None) => Some(sh.key.observation),
+    };
+    let (samples, acceptance_rate, sample_s) = sbi_train::draw(&spec, trained, progress)?;
     let (path, rel) = store.samples_path(key);
-    write_samples(&path, &out.samples)?;
+    write_samples(&path, &samples)?;
     let reference =
         references.get(&key.task, key.observation, sweep.num_samples, &|i| on_event(&Event::Reference(i)))?;
     let start = Instant::now();
-    let (r, s) = (reference.view(), out.samples.view());
+    let (r, s) = (reference.view(), samples.view());
     let metrics = Metrics {
         c2st: c2st(r, s, &C2stConfig::default())?,
         mmd_sbibm: mmd(r, s, MmdKernel::Sbibm)?,
@@ -202,14 +308,15 @@ fn execute(
         sweep: sweep.name.clone(),
         metrics,
         timings: StageTimes {
-            simulate_s: out.timings.simulate_s,
-            train_s: out.timings.train_s,
-            sample_s: out.timings.sample_s,
+            simulate_s: trained.timings.simulate_s,
+            train_s: trained.timings.train_s,
+            sample_s,
             metrics_s,
         },
-        acceptance_rate: out.acceptance_rate,
-        dropped: out.dropped,
-        epochs: out.report.as_ref().map(|r| r.epochs),
+        acceptance_rate,
+        dropped: trained.dropped,
+        epochs: trained.report.as_ref().map(|r| r.epochs),
+        model_from_observation,
         samples_file: rel,
         config: run.config.clone(),
         environment: env.clone(),

@@ -113,6 +113,12 @@ impl Store {
         (self.dir.join(&rel), rel)
     }
 
+    /// Path of the model file shared by the runs that differ from `key` only in
+    /// the observation (`models/<task>-<method>-n<budget>-s<seed>-<device>-<hash>.sbi`).
+    pub fn model_path(&self, key: &RunKey) -> PathBuf {
+        self.dir.join("models").join(format!("{}.sbi", key.model_id()))
+    }
+
     /// Every finished run, in the order written. Errors name the line of a
     /// record that does not parse or has another version.
     pub fn records(&self) -> Result<Vec<RunRecord>, BenchError> {
@@ -261,6 +267,7 @@ mod tests {
             acceptance_rate: 1.0,
             dropped: 0,
             epochs: Some(3),
+            model_from_observation: None,
             samples_file: "samples/x.npy".into(),
             config: serde_json::json!({"train": {"lr": 0.002}}),
             environment: Environment::detect(1),

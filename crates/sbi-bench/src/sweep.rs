@@ -101,6 +101,28 @@ impl RunKey {
     }
 }
 
+impl RunKey {
+    /// [`RunKey::id`] without the observation: names the model that the runs
+    /// of a method that is not sequential share across observations.
+    pub fn model_id(&self) -> String {
+        format!(
+            "{}-{}-n{}-s{}-{}-{}",
+            self.task,
+            self.method,
+            self.budget,
+            self.seed,
+            self.device,
+            &self.config_hash[..8.min(self.config_hash.len())]
+        )
+    }
+
+    /// Whether `other` is trained the same way: the same key but for the
+    /// observation, for a method whose training ignores the observation.
+    pub fn shares_model_with(&self, other: &RunKey) -> bool {
+        !self.method.is_sequential() && RunKey { observation: other.observation, ..self.clone() } == *other
+    }
+}
+
 /// A planned run: its key and what is needed to execute it.
 #[derive(Clone, Debug)]
 pub struct PlannedRun {
@@ -451,6 +473,8 @@ fn canonical(value: &Value, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+    use std::path::Path;
 
     const OK: &str = r#"
 name = "t"
@@ -481,6 +505,35 @@ num_samples = 500
         let sbibm = Sweep::builtin("sbibm").unwrap();
         assert_eq!(sbibm.tasks.len(), 10);
         assert_eq!(sbibm.observations, (1..=10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_committed_paper_store_stays_resumable() {
+        // Every CP-VAE/UP-VAE run of the committed paper store must still be planned
+        // by the built-in sweep with the same key, so that rerunning the sweep into
+        // that store resumes instead of redoing it (options added since, such as
+        // UP-VAE's `x_weight`, must not change the defaults' fingerprint).
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/results/paper-vae/runs.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let stored: BTreeSet<RunKey> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_value(serde_json::from_str::<Value>(l).unwrap()["key"].clone()).unwrap()
+            })
+            .collect();
+        assert_eq!(stored.len(), 90);
+        let o = Overrides { methods: Some(vec!["cp-vae".into(), "up-vae".into()]), ..Default::default() };
+        let planned: BTreeSet<RunKey> = Sweep::builtin("paper")
+            .unwrap()
+            .with_overrides(&o)
+            .unwrap()
+            .plan()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        assert_eq!(planned, stored);
     }
 
     #[test]

@@ -135,3 +135,97 @@ fn a_store_of_another_version_is_left_untouched() {
     assert_eq!(std::fs::read_to_string(dir.path().join("runs.jsonl")).unwrap(), "{\"version\": 999}\n");
     assert!(write_report(dir.path()).is_err());
 }
+
+const TWO_OBSERVATIONS: &str = r#"
+name = "shared"
+tasks = ["two_moons"]
+methods = ["cp-vae", "npe-mdn"]
+budgets = [300]
+seeds = [1]
+observations = [1, 2]
+num_samples = 300
+
+[settings.cp-vae.train]
+max_epochs = 3
+batch_size = 100
+
+[settings.npe-mdn.train]
+max_epochs = 3
+batch_size = 100
+"#;
+
+#[test]
+fn observations_share_one_training_and_a_rerun_loads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = Sweep::from_toml_str(TWO_OBSERVATIONS, "shared.toml").unwrap();
+    let (summary, log) = events(&sweep, dir.path(), 2);
+    assert_eq!((summary.finished, summary.failed), (4, 0), "{log:?}");
+    let records = Store::open(dir.path()).unwrap().records().unwrap();
+    let find = |records: &[sbi_bench::RunRecord], method: &str, obs: usize| {
+        records.iter().find(|r| r.key.method.name() == method && r.key.observation == obs).cloned().unwrap()
+    };
+    for method in ["cp-vae", "npe-mdn"] {
+        let (first, second) = (find(&records, method, 1), find(&records, method, 2));
+        assert_eq!(first.model_from_observation, None, "{method}");
+        assert_eq!(second.model_from_observation, Some(1), "{method}");
+        assert_eq!(first.timings.train_s, second.timings.train_s, "{method}: one training");
+        assert_eq!((first.epochs, first.dropped), (second.epochs, second.dropped));
+        assert_ne!(first.metrics, second.metrics, "{method}: sampled at different observations");
+    }
+    let models = std::fs::read_dir(dir.path().join("models")).unwrap().count();
+    assert_eq!(models, 2, "one model file per method");
+
+    // Reusing the model gives the draws a run at observation 2 alone trains and gets.
+    let alone = tempfile::tempdir().unwrap();
+    let only_2 = Sweep::from_toml_str(&TWO_OBSERVATIONS.replace("[1, 2]", "[2]"), "only2.toml").unwrap();
+    events(&only_2, alone.path(), 1);
+    let alone_records = Store::open(alone.path()).unwrap().records().unwrap();
+    for method in ["cp-vae", "npe-mdn"] {
+        let (shared, own) = (find(&records, method, 2), find(&alone_records, method, 2));
+        assert_eq!(own.model_from_observation, None);
+        assert_eq!(shared.key, own.key);
+        assert_eq!(shared.metrics, own.metrics, "{method}");
+        let a: ndarray::Array2<f32> = ndarray_npy::read_npy(dir.path().join(&shared.samples_file)).unwrap();
+        let b: ndarray::Array2<f32> = ndarray_npy::read_npy(alone.path().join(&own.samples_file)).unwrap();
+        assert_eq!(a, b, "{method}: the same draws");
+    }
+
+    // Interrupted after observation 1: the rerun loads the stored model instead of training.
+    let runs = dir.path().join("runs.jsonl");
+    let text = std::fs::read_to_string(&runs).unwrap();
+    let kept: String =
+        text.lines().filter(|l| l.contains("\"observation\":1,")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(kept.lines().count(), 2);
+    std::fs::write(&runs, kept).unwrap();
+    let (summary, log) = events(&sweep, dir.path(), 1);
+    assert_eq!((summary.skipped, summary.finished), (2, 2), "{log:?}");
+    let again = Store::open(dir.path()).unwrap().records().unwrap();
+    for method in ["cp-vae", "npe-mdn"] {
+        let (before, after) = (find(&records, method, 2), find(&again, method, 2));
+        assert_eq!(after.model_from_observation, Some(1), "{method}: loaded, not trained");
+        assert_eq!(after.timings.train_s, before.timings.train_s);
+        assert_eq!(after.metrics, before.metrics, "{method}");
+    }
+
+    // A corrupt model file is an error naming it, not a silent retraining.
+    std::fs::write(
+        &runs,
+        text.lines()
+            .filter(|l| l.contains("\"observation\":1,"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    for entry in std::fs::read_dir(dir.path().join("models")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let result = run_sweep(
+        &sweep,
+        &SweepOptions { output: dir.path().to_path_buf(), jobs: 1, fail_fast: true },
+        &|_| {},
+    );
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("models") && err.contains(".sbi"), "{err}");
+}

@@ -111,7 +111,7 @@ impl CpVae {
         let p = self.prior.forward(x.clone());
         let z = q.rsample(eps);
         let dec = self.decoder.forward(Tensor::cat(vec![z, x], 1));
-        Ok(VaeLoss { nll_theta: dec.nll(theta), nll_x: None, kl: kl_diag(&q, &p) })
+        Ok(VaeLoss { nll_theta: dec.nll(theta), nll_x: None, x_weight: 1.0, kl: kl_diag(&q, &p) })
     }
 
     /// The minimised loss: batch mean of `nll_theta + β · kl` with the

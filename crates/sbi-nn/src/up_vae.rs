@@ -32,6 +32,15 @@ pub struct UpVaeConfig {
     /// KL weight β of [`UpVae::loss`]; `1` is the evidence lower bound. Default `1.0`.
     #[config(default = 1.0)]
     pub beta: f64,
+    /// Weight λ of the data decoder's term `−log p_η(x|z)` in [`UpVae::loss`].
+    /// `1` is the spec's bound on `log p(θ, x)`. Below 1, z is pushed to carry
+    /// less about x, which is what the paper's sampling (z ~ N(0, I) whatever
+    /// x_o) assumes; at `0` the model is a conditional VAE with a standard-normal
+    /// prior, `p(θ|x) = ∫ p_ω(θ|z,x) N(z; 0, I) dz`, which the paper's sampling
+    /// draws from exactly (the data decoder is then left untrained).
+    /// Default `1.0`.
+    #[config(default = 1.0)]
+    pub x_weight: f64,
     /// Widths, activation, normalisation and log-variance bounds of the three
     /// sub-networks. Default [`NetConfig::new()`] (its own defaults).
     #[config(default = "NetConfig::new()")]
@@ -58,6 +67,12 @@ impl UpVaeConfig {
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return Err(NnError::InvalidArgument(format!("beta must be finite and ≥ 0, got {}", self.beta)));
         }
+        if !(self.x_weight.is_finite() && self.x_weight >= 0.0) {
+            return Err(NnError::InvalidArgument(format!(
+                "x_weight must be finite and ≥ 0, got {}",
+                self.x_weight
+            )));
+        }
         let rng = &mut ChaCha8Rng::seed_from_u64(self.seed);
         Ok(UpVae {
             encoder: self.net.gaussian_mlp(dt + dx, dz, device, rng)?,
@@ -67,6 +82,7 @@ impl UpVaeConfig {
             d_x: dx,
             latent_dim: dz,
             beta: self.beta,
+            x_weight: self.x_weight,
         })
     }
 }
@@ -96,6 +112,8 @@ pub struct UpVae {
     pub latent_dim: usize,
     /// KL weight used by [`UpVae::loss`].
     pub beta: f64,
+    /// Weight of the data decoder's term in [`UpVae::loss`] ([`UpVaeConfig::x_weight`]).
+    pub x_weight: f64,
 }
 
 /// Posterior draws obtained by importance resampling of prior latents
@@ -112,7 +130,7 @@ impl UpVae {
     /// The loss terms for pairs `theta: [n, d_θ]`, `x: [n, d_x]` with one
     /// reparameterised latent draw per pair from standard-normal noise
     /// `eps: [n, d_z]`: `z = μ_φ + σ_φ ⊙ ε`, `nll_theta = −log p_ω(θ|z,x)`,
-    /// `nll_x = −log p_η(x|z)`, `kl = KL(q_φ(z|θ,x) ‖ N(0, I))` (spec §1).
+    /// `nll_x = −log p_η(x|z)` (unweighted; the loss weights it by `x_weight`), `kl = KL(q_φ(z|θ,x) ‖ N(0, I))` (spec §1).
     pub fn loss_terms(&self, theta: Tensor<2>, x: Tensor<2>, eps: Tensor<2>) -> Result<VaeLoss, NnError> {
         let n = check_matrix("theta", &theta, self.d_theta)?;
         check_rows("theta", n, "x", check_matrix("x", &x, self.d_x)?)?;
@@ -121,11 +139,16 @@ impl UpVae {
         let z = q.rsample(eps);
         let dec_theta = self.theta_decoder.forward(Tensor::cat(vec![z.clone(), x.clone()], 1));
         let dec_x = self.x_decoder.forward(z);
-        Ok(VaeLoss { nll_theta: dec_theta.nll(theta), nll_x: Some(dec_x.nll(x)), kl: kl_std_normal(&q) })
+        Ok(VaeLoss {
+            nll_theta: dec_theta.nll(theta),
+            nll_x: Some(dec_x.nll(x)),
+            x_weight: self.x_weight,
+            kl: kl_std_normal(&q),
+        })
     }
 
-    /// The minimised loss: batch mean of `nll_theta + nll_x + β · kl` with the
-    /// configured β, shape `[1]` (see [`UpVae::loss_terms`]).
+    /// The minimised loss: batch mean of `nll_theta + λ · nll_x + β · kl` with the
+    /// configured β and λ (`x_weight`), shape `[1]` (see [`UpVae::loss_terms`]).
     pub fn loss(&self, theta: Tensor<2>, x: Tensor<2>, eps: Tensor<2>) -> Result<Tensor<1>, NnError> {
         Ok(self.loss_terms(theta, x, eps)?.mean(self.beta))
     }
@@ -225,6 +248,33 @@ mod tests {
             let imp = model.sample_importance(x_o, 9, 100, &mut rng).unwrap();
             assert_eq!(imp.theta.dims(), [9, 2]);
             assert!(imp.ess >= 1.0 - 1e-9 && imp.ess <= 100.0 + 1e-9, "ess {}", imp.ess);
+        }
+    }
+
+    #[test]
+    fn x_weight_scales_the_data_term_of_the_loss() {
+        for dev in devices() {
+            let mut rng = ChaCha8Rng::seed_from_u64(2);
+            let theta = standard_normal(&mut rng, [6, 2], &dev);
+            let x = standard_normal(&mut rng, [6, 4], &dev);
+            let eps = standard_normal(&mut rng, [6, 3], &dev);
+            let loss = |w: f64| {
+                let model = small(2, 4).with_beta(0.5).with_x_weight(w).init(&dev).unwrap();
+                let t = model.loss_terms(theta.clone(), x.clone(), eps.clone()).unwrap();
+                let (a, b, c) = (to_vec(t.nll_theta), to_vec(t.nll_x.unwrap()), to_vec(t.kl));
+                let want = (0..6).map(|i| a[i] + w * b[i] + 0.5 * c[i]).sum::<f64>() / 6.0;
+                let got = to_vec(model.loss(theta.clone(), x.clone(), eps.clone()).unwrap())[0];
+                assert!((got - want).abs() < 1e-5 * want.abs().max(1.0), "λ {w}: {got} vs {want}");
+                (got, (0..6).map(|i| b[i]).sum::<f64>() / 6.0)
+            };
+            // Same seed, same weights: the losses differ by exactly (λ₁ − λ₀) · mean nll_x.
+            let ((l0, nll_x), (l2, _)) = (loss(0.0), loss(2.0));
+            assert!((l2 - l0 - 2.0 * nll_x).abs() < 1e-4 * nll_x.abs().max(1.0), "{l0} {l2} {nll_x}");
+            assert!(nll_x.abs() > 1e-3, "the data term is not negligible here: {nll_x}");
+            for bad in [-1.0, f64::INFINITY, f64::NAN] {
+                let err = UpVaeConfig::new(2, 3).with_x_weight(bad).init(&dev).unwrap_err();
+                assert!(err.to_string().contains("x_weight"), "{err}");
+            }
         }
     }
 

@@ -61,7 +61,7 @@ pub use method::Method;
 pub use model_file::ModelMeta;
 pub use npe::{NpeEstimator, NpePosterior};
 pub use posterior::{Draws, SampleConfig, check_observation, sample};
-pub use run::{RunOutput, RunSpec, Timings, run, settings_json};
+pub use run::{RunOutput, RunSpec, Timings, Trained, draw, run, settings_json, train};
 pub use schedule::KlSchedule;
 pub use sequential::{SequentialConfig, SequentialEstimator, SnpeAPosterior};
 pub use settings::{Settings, apply};

@@ -76,8 +76,28 @@ pub fn sub_seed(seed: u64, k: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Model options added after results had been stored, with their defaults.
+/// [`settings_json`] leaves each out while it is at its default, so that the
+/// configuration (and the fingerprint `sbi bench` resumes by) of a run with
+/// the defaults is what it was before the option existed.
+const LATER_MODEL_DEFAULTS: &[(Method, &str, f64)] = &[(Method::UpVae, "x_weight", 1.0)];
+
+/// Fills the options of `LATER_MODEL_DEFAULTS` that a stored model
+/// configuration of `method` lacks with their defaults, so that model files
+/// written before an option existed still load (as the model they were).
+pub(crate) fn fill_later_model_defaults(method: Method, model_config: &Value) -> Value {
+    let mut config = model_config.clone();
+    if let Value::Object(m) = &mut config {
+        for &(_, key, default) in LATER_MODEL_DEFAULTS.iter().filter(|(m, _, _)| *m == method) {
+            m.entry(key).or_insert(json!(default));
+        }
+    }
+    config
+}
+
 /// The effective configuration of `method` under `settings`, as JSON
 /// (`{"model": …, "train": …}`; the model's dimensions are placeholders).
+/// Options in `LATER_MODEL_DEFAULTS` are omitted at their defaults.
 pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, TrainError> {
     let train = apply(&crate::default_train(method), &settings.train, "train")?;
     let model = match method {
@@ -95,12 +115,37 @@ pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, Train
         }
     }
     .expect("configs serialise");
+    let mut model = model;
+    if let Value::Object(m) = &mut model {
+        for &(_, key, default) in LATER_MODEL_DEFAULTS.iter().filter(|(m, _, _)| *m == method) {
+            if m.get(key).and_then(Value::as_f64) == Some(default) {
+                m.remove(key);
+            }
+        }
+    }
     Ok(json!({ "model": model, "train": train }))
 }
 
-/// Simulates `spec.budget` pairs, trains `spec.method`, and draws
-/// `spec.num_samples` posterior samples at observation `spec.observation`.
-pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(&Progress)) -> Result<RunOutput, TrainError> {
+/// A trained model with what its training did: [`train`]'s result, which
+/// [`draw`] samples at an observation. For a method that is not sequential the
+/// training does not depend on the observation, so one `Trained` serves every
+/// observation of the same task, method, budget, seed, settings and device.
+pub struct Trained {
+    /// The trained posterior.
+    pub posterior: Box<dyn Posterior>,
+    /// Simulation and training seconds (`sample_s` is 0).
+    pub timings: Timings,
+    /// Simulations dropped for non-finite values.
+    pub dropped: usize,
+    /// How training went.
+    pub report: Option<TrainReport>,
+    /// The effective configuration (`{"model": …, "train": …}`), seeds included.
+    pub config: Value,
+}
+
+/// Simulates `spec.budget` pairs and trains `spec.method` (at `spec.observation`
+/// for the sequential methods, which simulate in rounds there).
+pub fn train(spec: &RunSpec, progress: &mut dyn FnMut(&Progress)) -> Result<Trained, TrainError> {
     let task = sbi_sim::task_by_name(&spec.task)?;
     let x_o = task.observation(spec.observation)?;
     if spec.num_samples == 0 {
@@ -116,19 +161,106 @@ pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(&Progress)) -> Result<RunOut
         est.fit_task(task.as_ref(), spec.budget, x_o.view(), sub_seed(spec.seed, 1), &device, progress)?;
     let report = posterior.meta().report.clone();
     let train_s = report.as_ref().map_or(0.0, |r| r.seconds);
+    Ok(Trained {
+        posterior,
+        timings: Timings { simulate_s: sim.seconds, train_s, sample_s: 0.0 },
+        dropped: sim.dropped,
+        report,
+        config,
+    })
+}
+
+/// `spec.num_samples` posterior draws at `spec.observation` from `trained`
+/// (the sampling stream is the run seed's sub-seed 4), with the acceptance rate
+/// inside the prior support and the seconds spent.
+///
+/// Errors if `trained` holds another method or other dimensions than `spec`'s
+/// task. (A sequential model is only right at the observation it was trained
+/// at, which this cannot check: pass a sequential run its own [`train`] result.)
+pub fn draw(
+    spec: &RunSpec,
+    trained: &Trained,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(Array2<f64>, f64, f64), TrainError> {
+    let task = sbi_sim::task_by_name(&spec.task)?;
+    let x_o = task.observation(spec.observation)?;
+    let meta = trained.posterior.meta();
+    if meta.method != spec.method || (meta.d_theta, meta.d_x) != (task.theta_dim(), task.x_dim()) {
+        return Err(TrainError::InvalidConfig(format!(
+            "the trained model is a {} for d_theta {}, d_x {}; the run needs a {} for task {} (d_theta {}, d_x {})",
+            meta.method,
+            meta.d_theta,
+            meta.d_x,
+            spec.method,
+            spec.task,
+            task.theta_dim(),
+            task.x_dim()
+        )));
+    }
+    if spec.num_samples == 0 {
+        return Err(TrainError::InvalidConfig("num_samples must be at least 1".to_string()));
+    }
     progress(&Progress::Stage(format!("sampling {} draws", spec.num_samples)));
     let start = Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(spec.seed, 4));
-    let draws =
-        sample(posterior.as_ref(), Some(task.prior()), x_o.view(), spec.num_samples, &spec.sample, &mut rng)?;
-    let sample_s = start.elapsed().as_secs_f64();
+    let draws = sample(
+        trained.posterior.as_ref(),
+        Some(task.prior()),
+        x_o.view(),
+        spec.num_samples,
+        &spec.sample,
+        &mut rng,
+    )?;
+    let acceptance = draws.acceptance_rate();
+    Ok((draws.samples, acceptance, start.elapsed().as_secs_f64()))
+}
+
+/// Simulates `spec.budget` pairs, trains `spec.method`, and draws
+/// `spec.num_samples` posterior samples at observation `spec.observation`
+/// ([`train`], then [`draw`]).
+pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(&Progress)) -> Result<RunOutput, TrainError> {
+    let trained = train(spec, progress)?;
+    let (samples, acceptance_rate, sample_s) = draw(spec, &trained, progress)?;
+    let Trained { posterior, timings, dropped, report, config } = trained;
     Ok(RunOutput {
-        acceptance_rate: draws.acceptance_rate(),
-        samples: draws.samples,
-        timings: Timings { simulate_s: sim.seconds, train_s, sample_s },
-        dropped: sim.dropped,
+        acceptance_rate,
+        samples,
+        timings: Timings { sample_s, ..timings },
+        dropped,
         report,
         config,
         posterior,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_options_are_left_out_of_the_configuration_at_their_defaults() {
+        let json =
+            |toml: &str| settings_json(Method::UpVae, &Settings::from_toml_str(toml).unwrap()).unwrap();
+        for toml in ["", "[model]\nx_weight = 1.0\n"] {
+            let c = json(toml);
+            assert!(c["model"].get("x_weight").is_none(), "{toml:?}: {c}");
+            assert_eq!(c["model"]["beta"], 1.0);
+        }
+        assert_eq!(json("[model]\nx_weight = 0.0\n")["model"]["x_weight"], 0.0);
+        assert_eq!(json("[model]\nx_weight = 0.25\n")["model"]["x_weight"], 0.25);
+        // A stored configuration without the option gets its default back.
+        let mut stored = json("")["model"].clone();
+        stored["d_theta"] = json!(2);
+        stored["d_x"] = json!(2);
+        let filled = fill_later_model_defaults(Method::UpVae, &stored);
+        assert_eq!(filled["x_weight"], 1.0);
+        let cfg: sbi_nn::UpVaeConfig = serde_json::from_value(filled).unwrap();
+        assert_eq!(cfg.x_weight, 1.0);
+        assert!(serde_json::from_value::<sbi_nn::UpVaeConfig>(stored).is_err(), "the field is required");
+        let explicit = json!({ "x_weight": 0.0 });
+        assert_eq!(fill_later_model_defaults(Method::UpVae, &explicit)["x_weight"], 0.0);
+        // Other methods are untouched.
+        let cp = settings_json(Method::CpVae, &Settings::default()).unwrap();
+        assert_eq!(cp["model"]["beta"], 1.0);
+    }
 }

@@ -177,8 +177,8 @@ impl VaePosterior {
                 Vae::Cp(cfg.init(device)?.try_load_record(load(record)?).map_err(mismatch)?)
             }
             Method::UpVae => {
-                let cfg: UpVaeConfig =
-                    serde_json::from_value(meta.model_config.clone()).map_err(bad_config)?;
+                let stored = crate::run::fill_later_model_defaults(Method::UpVae, &meta.model_config);
+                let cfg: UpVaeConfig = serde_json::from_value(stored).map_err(bad_config)?;
                 check_dims(path, &meta, cfg.d_theta, cfg.d_x)?;
                 Vae::Up(cfg.init(device)?.try_load_record(load(record)?).map_err(mismatch)?)
             }
