@@ -12,6 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use ndarray::Array2;
 use sbi_metrics::{C2stConfig, MmdKernel, c2st, mmd};
 use sbi_train::{Progress, RunSpec, Timings, Trained};
+use serde_json::json;
 
 use crate::reference::{ReferenceCache, ReferenceInfo};
 use crate::store::{Failure, Store, write_atomic};
@@ -193,24 +194,24 @@ struct Shared {
     key: RunKey,
     /// The model, or the error that training it gave.
     trained: Result<Trained, String>,
-    /// `Some(k)` when it was loaded from the store's model file, trained for observation `k`.
-    from_observation: Option<usize>,
+    /// The observation whose run trained it (another one when it was loaded
+    /// from the store's model file).
+    trained_at: usize,
 }
 
 /// The model for `run`: loaded from the store's model file when the store
 /// already holds a run of the same model (an interrupted sweep), else trained
 /// and, for a method that is not sequential, written to that file so that a
-/// rerun need not train it again. Returns the observation it was trained for
-/// when it was loaded.
+/// rerun need not train it again. Returns the observation whose run trained it.
 fn obtain(
     store: &Store,
     run: &PlannedRun,
     spec: &RunSpec,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<(Trained, Option<usize>), BenchError> {
+) -> Result<(Trained, usize), BenchError> {
     let key = &run.key;
     if key.method.is_sequential() {
-        return Ok((sbi_train::train(spec, progress)?, None));
+        return Ok((sbi_train::train(spec, progress)?, key.observation));
     }
     let path = store.model_path(key);
     if path.exists() {
@@ -219,7 +220,9 @@ fn obtain(
             progress(&Progress::Stage(format!("loading the trained model {}", path.display())));
             let device = spec.device.device().map_err(sbi_train::TrainError::from)?;
             let posterior = sbi_train::load_posterior(&path, &device)?;
-            let report = posterior.meta().report.clone();
+            let meta = posterior.meta();
+            let (report, config) =
+                (meta.report.clone(), json!({ "model": meta.model_config, "train": meta.train_config }));
             let trained = Trained {
                 posterior,
                 timings: Timings {
@@ -229,9 +232,9 @@ fn obtain(
                 },
                 dropped: earlier.dropped,
                 report,
-                config: run.config.clone(),
+                config,
             };
-            return Ok((trained, Some(earlier.model_from_observation.unwrap_or(earlier.key.observation))));
+            return Ok((trained, earlier.model_from_observation.unwrap_or(earlier.key.observation)));
         }
     }
     let trained = sbi_train::train(spec, progress)?;
@@ -239,7 +242,7 @@ fn obtain(
         std::fs::create_dir_all(dir).map_err(|e| BenchError::io("creating", dir, e))?;
     }
     trained.posterior.save(&path)?;
-    Ok((trained, None))
+    Ok((trained, key.observation))
 }
 
 /// One run: train (or reuse the group's model), sample, write the draws,
@@ -266,31 +269,27 @@ fn execute(
         sample: sweep.sample.clone(),
     };
     let progress = &mut |p: &Progress| on_event(&Event::Progress(key, p));
-    let fresh = !matches!(shared, Some(sh) if sh.key.shares_model_with(key));
-    if fresh {
-        let (trained, from_observation) = match obtain(store, run, &spec, progress) {
-            Ok((t, from)) => (Ok(t), from),
-            Err(e) => {
-                *shared =
-                    Some(Shared { key: key.clone(), trained: Err(e.to_string()), from_observation: None });
-                return Err(e);
-            }
+    if !matches!(shared, Some(sh) if sh.key.shares_model_with(key)) {
+        let (trained, trained_at, failed) = match obtain(store, run, &spec, progress) {
+            Ok((t, at)) => (Ok(t), at, None),
+            Err(e) => (Err(e.to_string()), key.observation, Some(e)),
         };
-        *shared = Some(Shared { key: key.clone(), trained, from_observation });
+        *shared = Some(Shared { key: key.clone(), trained, trained_at });
+        if let Some(e) = failed {
+            return Err(e);
+        }
     }
     let sh = shared.as_ref().expect("set above");
     let trained = sh.trained.as_ref().map_err(|reason| BenchError::SharedTraining {
-        observation: sh.key.observation,
+        observation: sh.trained_at,
         reason: reason.clone(),
     })?;
-    let model_from_observation = match (fresh, sh.from_observation) {
-        (_, Some(k)) => Some(k),
-        (true, None) => None,
-        (false, None) => Some(sh.key.observation),
-    };
-    let (samples, acceptance_rate, sample_s) = sbi_train::draw(&spec, trained, progress)?;
+    // Pending runs are not in the store, so only the run that trained the model has its observation.
+    let model_from_observation = (sh.trained_at != key.observation).then_some(sh.trained_at);
+    let (draws, sample_s) = sbi_train::draw(&spec, trained, progress)?;
+    let samples = &draws.samples;
     let (path, rel) = store.samples_path(key);
-    write_samples(&path, &samples)?;
+    write_samples(&path, samples)?;
     let reference =
         references.get(&key.task, key.observation, sweep.num_samples, &|i| on_event(&Event::Reference(i)))?;
     let start = Instant::now();
@@ -313,7 +312,7 @@ fn execute(
             sample_s,
             metrics_s,
         },
-        acceptance_rate,
+        acceptance_rate: draws.acceptance_rate(),
         dropped: trained.dropped,
         epochs: trained.report.as_ref().map(|r| r.epochs),
         model_from_observation,

@@ -88,32 +88,29 @@ pub struct RunKey {
 impl RunKey {
     /// A file-name-safe identifier, e.g. `two_moons-cp-vae-n10000-s1-o1-flex-3fa2b1c0`.
     pub fn id(&self) -> String {
-        format!(
-            "{}-{}-n{}-s{}-o{}-{}-{}",
-            self.task,
+        let (t, m, n, s, o, d, h) = (
+            &self.task,
             self.method,
             self.budget,
             self.seed,
             self.observation,
-            self.device,
-            &self.config_hash[..8.min(self.config_hash.len())]
-        )
+            &self.device,
+            self.short_hash(),
+        );
+        format!("{t}-{m}-n{n}-s{s}-o{o}-{d}-{h}")
     }
-}
 
-impl RunKey {
     /// [`RunKey::id`] without the observation: names the model that the runs
     /// of a method that is not sequential share across observations.
     pub fn model_id(&self) -> String {
-        format!(
-            "{}-{}-n{}-s{}-{}-{}",
-            self.task,
-            self.method,
-            self.budget,
-            self.seed,
-            self.device,
-            &self.config_hash[..8.min(self.config_hash.len())]
-        )
+        let (t, m, n, s, d, h) =
+            (&self.task, self.method, self.budget, self.seed, &self.device, self.short_hash());
+        format!("{t}-{m}-n{n}-s{s}-{d}-{h}")
+    }
+
+    /// The first 8 characters of the configuration fingerprint.
+    fn short_hash(&self) -> &str {
+        &self.config_hash[..8.min(self.config_hash.len())]
     }
 
     /// Whether `other` is trained the same way: the same key but for the

@@ -6,13 +6,16 @@ use std::sync::Mutex;
 
 use sbi_bench::{Event, Store, Sweep, SweepOptions, run_sweep, write_report};
 
-const SWEEP: &str = r#"
-name = "tiny"
-tasks = ["two_moons", "gaussian_linear"]
+/// A tiny sweep over `tasks`, CP-VAE and NPE-MDN, 300 simulations, 3 epochs.
+fn tiny_sweep(name: &str, tasks: &str, seeds: &str, observations: &str) -> Sweep {
+    let text = format!(
+        r#"
+name = "{name}"
+tasks = {tasks}
 methods = ["cp-vae", "npe-mdn"]
 budgets = [300]
-seeds = [1, 2]
-observations = [1]
+seeds = {seeds}
+observations = {observations}
 num_samples = 300
 
 [settings.cp-vae.train]
@@ -22,7 +25,10 @@ batch_size = 100
 [settings.npe-mdn.train]
 max_epochs = 3
 batch_size = 100
-"#;
+"#
+    );
+    Sweep::from_toml_str(&text, &format!("{name}.toml")).unwrap()
+}
 
 fn events(sweep: &Sweep, dir: &std::path::Path, jobs: usize) -> (sbi_bench::SweepSummary, Vec<String>) {
     let log = Mutex::new(Vec::new());
@@ -46,7 +52,7 @@ fn events(sweep: &Sweep, dir: &std::path::Path, jobs: usize) -> (sbi_bench::Swee
 #[test]
 fn sweep_stores_resumes_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let sweep = Sweep::from_toml_str(SWEEP, "tiny.toml").unwrap();
+    let sweep = tiny_sweep("tiny", r#"["two_moons", "gaussian_linear"]"#, "[1, 2]", "[1]");
     let (summary, log) = events(&sweep, dir.path(), 2);
     assert_eq!((summary.total, summary.skipped, summary.finished, summary.failed), (8, 0, 8, 0), "{log:?}");
     assert_eq!(log[0], "planned 8 0 8 0");
@@ -126,7 +132,7 @@ fn a_store_of_another_version_is_left_untouched() {
     std::fs::write(dir.path().join("store.json"), header).unwrap();
     let mut f = std::fs::File::create(dir.path().join("runs.jsonl")).unwrap();
     f.write_all(b"{\"version\": 999}\n").unwrap();
-    let sweep = Sweep::from_toml_str(SWEEP, "tiny.toml").unwrap();
+    let sweep = tiny_sweep("tiny", r#"["two_moons", "gaussian_linear"]"#, "[1, 2]", "[1]");
     let err =
         run_sweep(&sweep, &SweepOptions { output: dir.path().into(), jobs: 1, fail_fast: true }, &|_| {})
             .unwrap_err()
@@ -136,28 +142,10 @@ fn a_store_of_another_version_is_left_untouched() {
     assert!(write_report(dir.path()).is_err());
 }
 
-const TWO_OBSERVATIONS: &str = r#"
-name = "shared"
-tasks = ["two_moons"]
-methods = ["cp-vae", "npe-mdn"]
-budgets = [300]
-seeds = [1]
-observations = [1, 2]
-num_samples = 300
-
-[settings.cp-vae.train]
-max_epochs = 3
-batch_size = 100
-
-[settings.npe-mdn.train]
-max_epochs = 3
-batch_size = 100
-"#;
-
 #[test]
 fn observations_share_one_training_and_a_rerun_loads_it() {
     let dir = tempfile::tempdir().unwrap();
-    let sweep = Sweep::from_toml_str(TWO_OBSERVATIONS, "shared.toml").unwrap();
+    let sweep = tiny_sweep("shared", r#"["two_moons"]"#, "[1]", "[1, 2]");
     let (summary, log) = events(&sweep, dir.path(), 2);
     assert_eq!((summary.finished, summary.failed), (4, 0), "{log:?}");
     let records = Store::open(dir.path()).unwrap().records().unwrap();
@@ -177,7 +165,7 @@ fn observations_share_one_training_and_a_rerun_loads_it() {
 
     // Reusing the model gives the draws a run at observation 2 alone trains and gets.
     let alone = tempfile::tempdir().unwrap();
-    let only_2 = Sweep::from_toml_str(&TWO_OBSERVATIONS.replace("[1, 2]", "[2]"), "only2.toml").unwrap();
+    let only_2 = tiny_sweep("shared", r#"["two_moons"]"#, "[1]", "[2]");
     events(&only_2, alone.path(), 1);
     let alone_records = Store::open(alone.path()).unwrap().records().unwrap();
     for method in ["cp-vae", "npe-mdn"] {
@@ -196,7 +184,7 @@ fn observations_share_one_training_and_a_rerun_loads_it() {
     let kept: String =
         text.lines().filter(|l| l.contains("\"observation\":1,")).map(|l| format!("{l}\n")).collect();
     assert_eq!(kept.lines().count(), 2);
-    std::fs::write(&runs, kept).unwrap();
+    std::fs::write(&runs, &kept).unwrap();
     let (summary, log) = events(&sweep, dir.path(), 1);
     assert_eq!((summary.skipped, summary.finished), (2, 2), "{log:?}");
     let again = Store::open(dir.path()).unwrap().records().unwrap();
@@ -208,14 +196,7 @@ fn observations_share_one_training_and_a_rerun_loads_it() {
     }
 
     // A corrupt model file is an error naming it, not a silent retraining.
-    std::fs::write(
-        &runs,
-        text.lines()
-            .filter(|l| l.contains("\"observation\":1,"))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&runs, &kept).unwrap();
     for entry in std::fs::read_dir(dir.path().join("models")).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();

@@ -10,7 +10,7 @@ use sbi_nn::DeviceChoice;
 use serde_json::{Value, json};
 
 use crate::{
-    CpVaeEstimator, Method, Posterior, Progress, SampleConfig, Settings, TrainError, TrainReport,
+    CpVaeEstimator, Draws, Method, Posterior, Progress, SampleConfig, Settings, TrainError, TrainReport,
     UpVaeEstimator, apply, estimator, sample,
 };
 
@@ -82,13 +82,18 @@ pub fn sub_seed(seed: u64, k: u64) -> u64 {
 /// the defaults is what it was before the option existed.
 const LATER_MODEL_DEFAULTS: &[(Method, &str, f64)] = &[(Method::UpVae, "x_weight", 1.0)];
 
+/// `method`'s entries of `LATER_MODEL_DEFAULTS`: (key, default).
+fn later_model_defaults(method: Method) -> impl Iterator<Item = (&'static str, f64)> {
+    LATER_MODEL_DEFAULTS.iter().filter(move |(m, _, _)| *m == method).map(|&(_, key, default)| (key, default))
+}
+
 /// Fills the options of `LATER_MODEL_DEFAULTS` that a stored model
 /// configuration of `method` lacks with their defaults, so that model files
 /// written before an option existed still load (as the model they were).
 pub(crate) fn fill_later_model_defaults(method: Method, model_config: &Value) -> Value {
     let mut config = model_config.clone();
     if let Value::Object(m) = &mut config {
-        for &(_, key, default) in LATER_MODEL_DEFAULTS.iter().filter(|(m, _, _)| *m == method) {
+        for (key, default) in later_model_defaults(method) {
             m.entry(key).or_insert(json!(default));
         }
     }
@@ -100,7 +105,7 @@ pub(crate) fn fill_later_model_defaults(method: Method, model_config: &Value) ->
 /// Options in `LATER_MODEL_DEFAULTS` are omitted at their defaults.
 pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, TrainError> {
     let train = apply(&crate::default_train(method), &settings.train, "train")?;
-    let model = match method {
+    let mut model = match method {
         Method::CpVae => {
             serde_json::to_value(apply(&CpVaeEstimator::default().model, &settings.model, "model")?)
         }
@@ -115,9 +120,8 @@ pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, Train
         }
     }
     .expect("configs serialise");
-    let mut model = model;
     if let Value::Object(m) = &mut model {
-        for &(_, key, default) in LATER_MODEL_DEFAULTS.iter().filter(|(m, _, _)| *m == method) {
+        for (key, default) in later_model_defaults(method) {
             if m.get(key).and_then(Value::as_f64) == Some(default) {
                 m.remove(key);
             }
@@ -171,8 +175,7 @@ pub fn train(spec: &RunSpec, progress: &mut dyn FnMut(&Progress)) -> Result<Trai
 }
 
 /// `spec.num_samples` posterior draws at `spec.observation` from `trained`
-/// (the sampling stream is the run seed's sub-seed 4), with the acceptance rate
-/// inside the prior support and the seconds spent.
+/// (the sampling stream is the run seed's sub-seed 4), and the seconds spent.
 ///
 /// Errors if `trained` holds another method or other dimensions than `spec`'s
 /// task. (A sequential model is only right at the observation it was trained
@@ -181,7 +184,7 @@ pub fn draw(
     spec: &RunSpec,
     trained: &Trained,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<(Array2<f64>, f64, f64), TrainError> {
+) -> Result<(Draws, f64), TrainError> {
     let task = sbi_sim::task_by_name(&spec.task)?;
     let x_o = task.observation(spec.observation)?;
     let meta = trained.posterior.meta();
@@ -211,8 +214,7 @@ pub fn draw(
         &spec.sample,
         &mut rng,
     )?;
-    let acceptance = draws.acceptance_rate();
-    Ok((draws.samples, acceptance, start.elapsed().as_secs_f64()))
+    Ok((draws, start.elapsed().as_secs_f64()))
 }
 
 /// Simulates `spec.budget` pairs, trains `spec.method`, and draws
@@ -220,11 +222,11 @@ pub fn draw(
 /// ([`train`], then [`draw`]).
 pub fn run(spec: &RunSpec, progress: &mut dyn FnMut(&Progress)) -> Result<RunOutput, TrainError> {
     let trained = train(spec, progress)?;
-    let (samples, acceptance_rate, sample_s) = draw(spec, &trained, progress)?;
+    let (draws, sample_s) = draw(spec, &trained, progress)?;
     let Trained { posterior, timings, dropped, report, config } = trained;
     Ok(RunOutput {
-        acceptance_rate,
-        samples,
+        acceptance_rate: draws.acceptance_rate(),
+        samples: draws.samples,
         timings: Timings { sample_s, ..timings },
         dropped,
         report,
