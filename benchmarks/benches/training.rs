@@ -1,7 +1,8 @@
 //! One training epoch of each one-round method on 10,000 two_moons pairs (flex
 //! backend, default settings, `max_epochs = 1`; model initialisation, z-scoring
 //! and the validation pass included), so that per-step regressions show up run
-//! to run. Sequential methods train several rounds and are timed by the sweeps;
+//! to run; `cp-vae-fused` and `up-vae-fused` are the VAEs on the fused CPU
+//! engine. Sequential methods train several rounds and are timed by the sweeps;
 //! their per-epoch cost is that of their density estimator (SNPE-A: npe-mdn,
 //! SNPE-B: npe-maf, the weights are free) except APT's atomic loss, benchmarked
 //! here as `apt-atomic` (one epoch of the 10-atom loss with a MAF; APT's default
@@ -25,6 +26,14 @@ fn training(c: &mut Criterion) {
     for method in Method::implemented().into_iter().filter(|m| !m.is_sequential()) {
         let est = estimator(method, &settings).unwrap();
         g.bench_function(method.name(), |b| b.iter(|| est.fit(&data, &device, None, &mut |_| {}).unwrap()));
+    }
+    // The VAEs on the fused CPU engine (`[train] engine = "fused"`, docs/training.md).
+    let fused = Settings::from_toml_str("[train]\nmax_epochs = 1\nengine = \"fused\"\n").unwrap();
+    for method in [Method::CpVae, Method::UpVae] {
+        let est = estimator(method, &fused).unwrap();
+        g.bench_function(format!("{}-fused", method.name()), |b| {
+            b.iter(|| est.fit(&data, &device, None, &mut |_| {}).unwrap())
+        });
     }
     let log_prior = task.prior().log_prob(data.theta()).unwrap();
     let with_prior = data.clone().with_aux(log_prior).unwrap();

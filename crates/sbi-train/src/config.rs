@@ -17,6 +17,20 @@ pub enum OptimizerKind {
     AdamW,
 }
 
+/// What computes the training steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Burn's autodiff on the chosen device (every method, every backend). The default.
+    #[default]
+    Burn,
+    /// The fused CPU engine of the VAEs (CP-VAE, UP-VAE): the same loss and
+    /// optimiser with hand-derived gradients on the host, several times faster
+    /// than Burn's CPU backends for small networks (`docs/training.md`). Errors for
+    /// other methods, a GPU device, or layer normalisation.
+    Fused,
+}
+
 /// Settings of the training loop ([`crate::fit`]). The defaults follow the
 /// spec's suggested starting points (`methods.md` §1, §2: Adam, lr 5e-4 to
 /// 1e-3, 10 % validation, patience about 20, gradient clipping) and were
@@ -53,6 +67,9 @@ pub struct TrainConfig {
     /// KL-weight schedule (VAEs only). Default [`KlSchedule::Constant`].
     #[config(default = "KlSchedule::Constant")]
     pub kl_schedule: KlSchedule,
+    /// What computes the training steps. Default [`Engine::Burn`].
+    #[config(default = "Engine::Burn")]
+    pub engine: Engine,
     /// Seed of the split, the minibatch order and the training noise. Default `0`.
     #[config(default = 0)]
     pub seed: u64,

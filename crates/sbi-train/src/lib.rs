@@ -35,6 +35,7 @@
 mod config;
 mod data;
 mod error;
+mod fused;
 mod method;
 pub mod model_file;
 pub mod npe;
@@ -54,7 +55,7 @@ use rand::RngCore;
 use sbi_nn::burn::tensor::Device;
 use sbi_sim::Task;
 
-pub use config::{OptimizerKind, TrainConfig};
+pub use config::{Engine, OptimizerKind, TrainConfig};
 pub use data::Dataset;
 pub use error::TrainError;
 pub use method::Method;

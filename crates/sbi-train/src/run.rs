@@ -82,6 +82,10 @@ pub fn sub_seed(seed: u64, k: u64) -> u64 {
 /// the defaults is what it was before the option existed.
 const LATER_MODEL_DEFAULTS: &[(Method, &str, f64)] = &[(Method::UpVae, "x_weight", 1.0)];
 
+/// Training options added after results were stored, with their defaults:
+/// left out of [`settings_json`] at the default, as `LATER_MODEL_DEFAULTS` are.
+const LATER_TRAIN_DEFAULTS: &[(&str, &str)] = &[("engine", "burn")];
+
 /// `method`'s entries of `LATER_MODEL_DEFAULTS`: (key, default).
 fn later_model_defaults(method: Method) -> impl Iterator<Item = (&'static str, f64)> {
     LATER_MODEL_DEFAULTS.iter().filter(move |(m, _, _)| *m == method).map(|&(_, key, default)| (key, default))
@@ -124,6 +128,14 @@ pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, Train
         for (key, default) in later_model_defaults(method) {
             if m.get(key).and_then(Value::as_f64) == Some(default) {
                 m.remove(key);
+            }
+        }
+    }
+    let mut train = serde_json::to_value(train).expect("configs serialise");
+    if let Value::Object(t) = &mut train {
+        for (key, default) in LATER_TRAIN_DEFAULTS {
+            if t.get(*key).and_then(Value::as_str) == Some(*default) {
+                t.remove(*key);
             }
         }
     }

@@ -16,14 +16,14 @@ use rand_chacha::ChaCha8Rng;
 use sbi_nn::burn;
 use serde::{Deserialize, Serialize};
 
-use crate::{Dataset, OptimizerKind, Standardizer, TrainConfig, TrainError};
+use crate::{Dataset, Engine, OptimizerKind, Standardizer, TrainConfig, TrainError};
 
 /// Rows per forward pass when computing the validation loss.
-const VALIDATION_CHUNK: usize = 8192;
+pub(crate) const VALIDATION_CHUNK: usize = 8192;
 /// Stream offsets of the seeded generators (split, then batches and noise, then validation noise).
 const SPLIT_STREAM: u64 = 0x5b1;
-const STEP_STREAM: u64 = 0x5b2;
-const VALIDATION_STREAM: u64 = 0x5b3;
+pub(crate) const STEP_STREAM: u64 = 0x5b2;
+pub(crate) const VALIDATION_STREAM: u64 = 0x5b3;
 
 /// What a loss function sees besides the batch.
 pub struct StepContext<'a> {
@@ -191,44 +191,33 @@ where
     L: FnMut(&M, Tensor<2>, Tensor<2>, &mut StepContext) -> Result<Tensor<1>, TrainError>,
 {
     config.validate()?;
+    if config.engine == Engine::Fused {
+        return Err(TrainError::InvalidConfig(
+            "engine = \"fused\" implements only cp-vae and up-vae; use engine = \"burn\" for this method"
+                .into(),
+        ));
+    }
     let start = Instant::now();
-    let mut split_rng = ChaCha8Rng::seed_from_u64(config.seed ^ SPLIT_STREAM);
-    let (train_idx, val_idx) = data.split_indices(config.validation_fraction, &mut split_rng)?;
-    let train = data.select(&train_idx);
-    let (theta_std, x_std) = match standardizers {
-        Some((t, x)) => {
-            t.validate(data.d_theta(), "theta")?;
-            x.validate(data.d_x(), "x")?;
-            (t, x)
-        }
-        None => (Standardizer::fit(train.theta())?, Standardizer::fit(train.x())?),
-    };
-    let train_theta = theta_std.transform(train.theta());
-    let train_x = x_std.transform(train.x());
-    let train_aux = train.aux().map(|a| a.to_owned());
+    let prepared = prepare(data, config, standardizers)?;
+    let Prepared { train_idx, val_idx, train_theta, train_x, train_aux, theta_std, x_std, val } = prepared;
     let inference_device = device.clone().without_autodiff();
-    let val = (!val_idx.is_empty()).then(|| {
-        let v = data.select(&val_idx);
+    let val = val.map(|(theta, x, aux)| {
         (
-            to_tensor(theta_std.transform(v.theta()).view(), &inference_device),
-            to_tensor(x_std.transform(v.x()).view(), &inference_device),
-            v.aux().map(|a| to_tensor1(a.as_slice().expect("contiguous"), &inference_device)),
+            to_tensor(theta.view(), &inference_device),
+            to_tensor(x.view(), &inference_device),
+            aux.map(|a| to_tensor1(a.as_slice().expect("contiguous"), &inference_device)),
         )
     });
     let n_train = train_idx.len();
     let (d_theta, d_x) = (data.d_theta(), data.d_x());
     let batch = config.batch_size.min(n_train);
     let steps = n_train.div_ceil(batch);
-    let warmup = config.kl_schedule.warmup_epochs();
 
     let mut optim = optimizer(config);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ STEP_STREAM);
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut model = model;
-    let mut best: Option<(M, usize, f64)> = None;
-    let mut since_best = 0usize;
-    let mut history = Vec::new();
-    let mut stopped_early = false;
+    let mut tracker = Tracker::new(config, start);
     let mut theta_buf = vec![0f32; batch * d_theta];
     let mut x_buf = vec![0f32; batch * d_x];
 
@@ -262,59 +251,154 @@ where
             model = optim.step(config.learning_rate, model, grads);
         }
         let train_loss = sum.expect("at least one batch").into_scalar::<f64>() / n_train as f64;
+        let validation = || match &val {
+            Some((vt, vx, va)) => {
+                validation_loss(&model.valid(), vt, vx, va.as_ref(), config.seed, epoch, &mut loss).map(Some)
+            }
+            None => Ok(None),
+        };
+        if tracker.end_epoch(epoch, train_loss, validation, || model.clone(), progress)? {
+            break;
+        }
+    }
+    let (model, report) = tracker.finish(model, n_train, val_idx.len());
+    Ok(Fitted { model, theta_std, x_std, report })
+}
+
+/// z-scored θ `[n, d_θ]`, x `[n, d_x]` and auxiliary values `[n]` of a split.
+pub(crate) type Split = (Array2<f64>, Array2<f64>, Option<ndarray::Array1<f64>>);
+
+/// The data of a training run after the split and the standardisation, shared
+/// by the Burn loop ([`fit_with`]) and the fused engine (`crate::fused`).
+pub(crate) struct Prepared {
+    pub train_idx: Vec<usize>,
+    pub val_idx: Vec<usize>,
+    /// z-scored training θ and x, `[n_train, d]`.
+    pub train_theta: Array2<f64>,
+    pub train_x: Array2<f64>,
+    pub train_aux: Option<ndarray::Array1<f64>>,
+    pub theta_std: Standardizer,
+    pub x_std: Standardizer,
+    /// z-scored validation θ, x and auxiliary values, when there is a validation split.
+    pub val: Option<Split>,
+}
+
+/// Splits `data` (seeded by `config.seed`) and fits the standardisers on the
+/// training split (or checks the given ones).
+pub(crate) fn prepare(
+    data: &Dataset,
+    config: &TrainConfig,
+    standardizers: Option<(Standardizer, Standardizer)>,
+) -> Result<Prepared, TrainError> {
+    let mut split_rng = ChaCha8Rng::seed_from_u64(config.seed ^ SPLIT_STREAM);
+    let (train_idx, val_idx) = data.split_indices(config.validation_fraction, &mut split_rng)?;
+    let train = data.select(&train_idx);
+    let (theta_std, x_std) = match standardizers {
+        Some((t, x)) => {
+            t.validate(data.d_theta(), "theta")?;
+            x.validate(data.d_x(), "x")?;
+            (t, x)
+        }
+        None => (Standardizer::fit(train.theta())?, Standardizer::fit(train.x())?),
+    };
+    let train_theta = theta_std.transform(train.theta());
+    let train_x = x_std.transform(train.x());
+    let train_aux = train.aux().map(|a| a.to_owned());
+    let val = (!val_idx.is_empty()).then(|| {
+        let v = data.select(&val_idx);
+        (theta_std.transform(v.theta()), x_std.transform(v.x()), v.aux().map(|a| a.to_owned()))
+    });
+    Ok(Prepared { train_idx, val_idx, train_theta, train_x, train_aux, theta_std, x_std, val })
+}
+
+/// The end-of-epoch bookkeeping both engines share: the non-finite-loss checks,
+/// early stopping on the validation loss (epochs without a new best counted only
+/// after the KL warm-up) keeping the best state, the progress callback and the report.
+pub(crate) struct Tracker<S> {
+    start: Instant,
+    max_epochs: usize,
+    warmup: usize,
+    patience: usize,
+    since_best: usize,
+    best: Option<(S, usize, f64)>,
+    history: Vec<EpochStats>,
+    stopped_early: bool,
+}
+
+impl<S> Tracker<S> {
+    pub(crate) fn new(config: &TrainConfig, start: Instant) -> Self {
+        Tracker {
+            start,
+            max_epochs: config.max_epochs,
+            warmup: config.kl_schedule.warmup_epochs(),
+            patience: config.patience,
+            since_best: 0,
+            best: None,
+            history: Vec::new(),
+            stopped_early: false,
+        }
+    }
+
+    /// Records epoch `epoch`: checks `train_loss`, then computes the validation
+    /// loss (`None` without a validation split) and checks it, keeps `state()`
+    /// on a new best, reports progress. Returns whether training stops now.
+    pub(crate) fn end_epoch(
+        &mut self,
+        epoch: usize,
+        train_loss: f64,
+        validation: impl FnOnce() -> Result<Option<f64>, TrainError>,
+        state: impl FnOnce() -> S,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<bool, TrainError> {
         if !train_loss.is_finite() {
             return Err(TrainError::NonFiniteLoss { which: "training", epoch, value: train_loss });
         }
-        let val_loss = match &val {
-            Some((vt, vx, va)) => {
-                let v = validation_loss(&model.valid(), vt, vx, va.as_ref(), config.seed, epoch, &mut loss)?;
-                if !v.is_finite() {
-                    return Err(TrainError::NonFiniteLoss { which: "validation", epoch, value: v });
-                }
-                Some(v)
-            }
-            None => None,
-        };
+        let val_loss = validation()?;
         if let Some(v) = val_loss {
-            let improved = best.as_ref().is_none_or(|(_, _, b)| v < *b);
-            if improved {
-                best = Some((model.clone(), epoch, v));
-                since_best = 0;
-            } else if epoch > warmup {
-                since_best += 1;
+            if !v.is_finite() {
+                return Err(TrainError::NonFiniteLoss { which: "validation", epoch, value: v });
+            }
+            if self.best.as_ref().is_none_or(|(_, _, b)| v < *b) {
+                self.best = Some((state(), epoch, v));
+                self.since_best = 0;
+            } else if epoch > self.warmup {
+                self.since_best += 1;
             }
         }
         let stats = EpochStats {
             epoch,
-            max_epochs: config.max_epochs,
+            max_epochs: self.max_epochs,
             train_loss,
             val_loss,
-            best_val_loss: best.as_ref().map(|(_, _, b)| *b),
-            elapsed_s: start.elapsed().as_secs_f64(),
+            best_val_loss: self.best.as_ref().map(|(_, _, b)| *b),
+            elapsed_s: self.start.elapsed().as_secs_f64(),
         };
         progress(&Progress::Epoch(stats.clone()));
-        history.push(stats);
-        if val.is_some() && since_best >= config.patience && epoch > warmup {
-            stopped_early = epoch < config.max_epochs;
-            break;
-        }
+        self.history.push(stats);
+        let stop = val_loss.is_some() && self.since_best >= self.patience && epoch > self.warmup;
+        self.stopped_early = stop && epoch < self.max_epochs;
+        Ok(stop)
     }
-    let epochs = history.len();
-    let (model, best_epoch, best_val_loss) = match best {
-        Some((m, e, v)) => (m, e, Some(v)),
-        None => (model, epochs, None),
-    };
-    let report = TrainReport {
-        epochs,
-        best_epoch,
-        best_val_loss,
-        stopped_early,
-        n_train,
-        n_val: val_idx.len(),
-        seconds: start.elapsed().as_secs_f64(),
-        history,
-    };
-    Ok(Fitted { model, theta_std, x_std, report })
+
+    /// The kept state (the best epoch's, else `last`) and the report.
+    pub(crate) fn finish(self, last: S, n_train: usize, n_val: usize) -> (S, TrainReport) {
+        let epochs = self.history.len();
+        let (state, best_epoch, best_val_loss) = match self.best {
+            Some((s, e, v)) => (s, e, Some(v)),
+            None => (last, epochs, None),
+        };
+        let report = TrainReport {
+            epochs,
+            best_epoch,
+            best_val_loss,
+            stopped_early: self.stopped_early,
+            n_train,
+            n_val,
+            seconds: self.start.elapsed().as_secs_f64(),
+            history: self.history,
+        };
+        (state, report)
+    }
 }
 
 /// Mean loss over the validation set, in chunks, with noise re-seeded per call.

@@ -9,10 +9,11 @@ use ndarray::{Array1, Array2, ArrayView1};
 use rand::RngCore;
 use sbi_nn::{CpVae, CpVaeConfig, UpVae, UpVaeConfig, burn};
 
+use crate::fused::{HostVae, fit_fused};
 use crate::model_file::{self, CRATE_VERSION, FORMAT_VERSION, ModelMeta};
 use crate::posterior::{check_observation, unsupported_log_prob};
-use crate::trainer::{StepContext, fit, noise, to_array, to_tensor};
-use crate::{Dataset, Estimator, Method, Posterior, Progress, SampleConfig, TrainConfig, TrainError};
+use crate::trainer::{Fitted, StepContext, fit, noise, to_array, to_tensor};
+use crate::{Dataset, Engine, Estimator, Method, Posterior, Progress, SampleConfig, TrainConfig, TrainError};
 
 /// The CP-VAE estimator: network config (its `d_theta`/`d_x` are taken from
 /// the data at fit time) and training config.
@@ -84,17 +85,28 @@ impl Estimator for CpVaeEstimator {
         let ad = device.clone().autodiff();
         let model = cfg.init(&ad)?;
         let dz = cfg.latent_dim;
-        let fitted = fit(
-            model,
-            data,
-            &ad,
-            &self.train,
-            |m: &CpVae, theta, x, ctx: &mut StepContext| {
-                let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
-                Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
-            },
-            progress,
-        )?;
+        let fitted = if self.train.engine == Engine::Fused {
+            let host = HostVae::from_cp(&model)?;
+            let f = fit_fused(&host, data, &self.train, progress)?;
+            Fitted {
+                model: host.write_cp(model, &f.values, &ad),
+                theta_std: f.theta_std,
+                x_std: f.x_std,
+                report: f.report,
+            }
+        } else {
+            fit(
+                model,
+                data,
+                &ad,
+                &self.train,
+                |m: &CpVae, theta, x, ctx: &mut StepContext| {
+                    let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
+                    Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
+                },
+                progress,
+            )?
+        };
         let mut meta =
             meta_for(Method::CpVae, data, task, serde_json::to_value(&cfg).expect("serialises"), &self.train);
         (meta.theta_std, meta.x_std, meta.report) = (fitted.theta_std, fitted.x_std, Some(fitted.report));
@@ -119,17 +131,28 @@ impl Estimator for UpVaeEstimator {
         let ad = device.clone().autodiff();
         let model = cfg.init(&ad)?;
         let dz = cfg.latent_dim;
-        let fitted = fit(
-            model,
-            data,
-            &ad,
-            &self.train,
-            |m: &UpVae, theta, x, ctx: &mut StepContext| {
-                let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
-                Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
-            },
-            progress,
-        )?;
+        let fitted = if self.train.engine == Engine::Fused {
+            let host = HostVae::from_up(&model)?;
+            let f = fit_fused(&host, data, &self.train, progress)?;
+            Fitted {
+                model: host.write_up(model, &f.values, &ad),
+                theta_std: f.theta_std,
+                x_std: f.x_std,
+                report: f.report,
+            }
+        } else {
+            fit(
+                model,
+                data,
+                &ad,
+                &self.train,
+                |m: &UpVae, theta, x, ctx: &mut StepContext| {
+                    let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
+                    Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
+                },
+                progress,
+            )?
+        };
         let mut meta =
             meta_for(Method::UpVae, data, task, serde_json::to_value(&cfg).expect("serialises"), &self.train);
         (meta.theta_std, meta.x_std, meta.report) = (fitted.theta_std, fitted.x_std, Some(fitted.report));

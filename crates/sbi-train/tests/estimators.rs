@@ -53,7 +53,10 @@ fn moments(a: ArrayView1<f64>) -> (f64, f64) {
 fn vaes_recover_the_conjugate_posterior() {
     let data = conjugate(3000, 1);
     for device in devices() {
-        for (method, extra) in [(Method::CpVae, ""), (Method::UpVae, "")] {
+        let fused = "engine = \"fused\"\n";
+        for (method, extra) in
+            [(Method::CpVae, ""), (Method::UpVae, ""), (Method::CpVae, fused), (Method::UpVae, fused)]
+        {
             let est = estimator(method, &settings(extra)).unwrap();
             let post = est.fit(&data, &device, None, &mut |_| {}).unwrap();
             let report = post.meta().report.clone().unwrap();
@@ -63,7 +66,7 @@ fn vaes_recover_the_conjugate_posterior() {
             let draws =
                 sample(post.as_ref(), None, x_o.view(), 4000, &SampleConfig::default(), &mut rng).unwrap();
             let (m, s) = moments(draws.samples.column(0));
-            eprintln!("{device:?} {method}: mean {m:.3} (0.5), sd {s:.3} ({:.3})", 0.5f64.sqrt());
+            eprintln!("{device:?} {method} {extra:?}: mean {m:.3} (0.5), sd {s:.3} ({:.3})", 0.5f64.sqrt());
             // Exact posterior N(0.5, 0.5): sd 0.707. Sampling error of 4000 draws is ~0.011 on the
             // mean; the tolerances leave room for the approximation error of a small VAE.
             assert!((m - 0.5).abs() < 0.12, "{method}: mean {m}");
@@ -77,8 +80,13 @@ fn training_is_deterministic_and_save_load_round_trips() {
     let data = conjugate(600, 3);
     let dir = tempfile::tempdir().unwrap();
     for device in devices() {
-        for method in [Method::CpVae, Method::UpVae] {
-            let s = settings("max_epochs = 3\n");
+        for (method, engine) in [
+            (Method::CpVae, "burn"),
+            (Method::UpVae, "burn"),
+            (Method::CpVae, "fused"),
+            (Method::UpVae, "fused"),
+        ] {
+            let s = settings(&format!("max_epochs = 3\nengine = \"{engine}\"\n"));
             let a = estimator(method, &s).unwrap().fit(&data, &device, Some("custom"), &mut |_| {}).unwrap();
             let b = estimator(method, &s).unwrap().fit(&data, &device, Some("custom"), &mut |_| {}).unwrap();
             let draw = |p: &dyn Posterior| {
@@ -86,7 +94,7 @@ fn training_is_deterministic_and_save_load_round_trips() {
                 p.sample_unconstrained(array![0.3].view(), 50, &SampleConfig::default(), &mut rng).unwrap()
             };
             assert_eq!(draw(a.as_ref()), draw(b.as_ref()), "{method}: same seed, same model");
-            let path = dir.path().join(format!("{method}.sbi"));
+            let path = dir.path().join(format!("{method}-{engine}.sbi"));
             a.save(&path).unwrap();
             let loaded = load_posterior(&path, &device).unwrap();
             assert_eq!(loaded.meta(), a.meta());
@@ -160,6 +168,43 @@ fn bad_observations_and_settings_are_errors() {
         .expect("sequential needs the task")
         .to_string();
     assert!(e.contains("sequential"), "{e}");
+    // The fused engine implements only the VAEs; its limits are named.
+    let fused = Settings::from_toml_str("[train]\nengine = \"fused\"\nmax_epochs = 1\n").unwrap();
+    let e = estimator(Method::NpeMaf, &fused).unwrap().fit(&data, &device, None, &mut |_| {}).err().unwrap();
+    assert!(e.to_string().contains("fused"), "{e}");
+    let ln = Settings::from_toml_str(
+        "[model]\nnet = { hidden = [8], layer_norm = true }\n[train]\nengine = \"fused\"\nmax_epochs = 1\n",
+    )
+    .unwrap();
+    let e = estimator(Method::UpVae, &ln).unwrap().fit(&data, &device, None, &mut |_| {}).err().unwrap();
+    assert!(e.to_string().contains("layer normalisation"), "{e}");
+}
+
+/// The fused engine follows the Burn engine's loop: same split, batch order,
+/// noise and early stopping, so after one epoch (one step here) the two
+/// models agree to f32 rounding, and the report has the same shape.
+#[test]
+fn the_fused_engine_takes_the_burn_engines_first_step() {
+    let data = conjugate(400, 8);
+    let device = devices().remove(0);
+    let fit = |engine: &str| {
+        let s = settings(&format!("max_epochs = 1\nbatch_size = 512\nengine = \"{engine}\"\n"));
+        estimator(Method::CpVae, &s).unwrap().fit(&data, &device, None, &mut |_| {}).unwrap()
+    };
+    let (burn, fused) = (fit("burn"), fit("fused"));
+    let (rb, rf) = (burn.meta().report.clone().unwrap(), fused.meta().report.clone().unwrap());
+    assert_eq!((rb.epochs, rb.n_train, rb.n_val), (rf.epochs, rf.n_train, rf.n_val));
+    let (tb, tf) = (rb.history[0].train_loss, rf.history[0].train_loss);
+    let (vb, vf) = (rb.history[0].val_loss.unwrap(), rf.history[0].val_loss.unwrap());
+    assert!((tb - tf).abs() < 1e-4 * tb.abs().max(1.0), "training loss {tb} vs {tf}");
+    assert!((vb - vf).abs() < 1e-4 * vb.abs().max(1.0), "validation loss {vb} vs {vf}");
+    let draw = |p: &dyn Posterior| {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        p.sample_unconstrained(array![0.4].view(), 200, &SampleConfig::default(), &mut rng).unwrap()
+    };
+    let (db, df) = (draw(burn.as_ref()), draw(fused.as_ref()));
+    let worst = db.iter().zip(df.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-3, "draws differ by up to {worst}");
 }
 
 #[test]

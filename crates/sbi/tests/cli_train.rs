@@ -136,6 +136,8 @@ fn run_prints_metrics_and_a_summary_line() {
         s(&out),
         "--model",
         s(&model),
+        "--engine",
+        "fused",
     ]));
     let last = stdout.lines().last().unwrap();
     for key in ["task=gaussian_linear", "method=cp-vae", "budget=400", "train_s=", "c2st=", "mmd_sbibm="] {
@@ -183,6 +185,14 @@ fn bad_input_is_a_clear_error() {
     let mut a = base("cp-vae", "100");
     a.extend(["--device".into(), "tpu".into()]);
     fails(run(a), &["tpu"]);
+    let mut a = base("cp-vae", "100");
+    a.extend(["--engine".into(), "turbo".into()]);
+    fails(run(a), &["turbo", "fused"]);
+    let mut a = base("npe-maf", "100");
+    let i = a.iter().position(|v| v == "--config").unwrap();
+    a.drain(i..i + 2);
+    a.extend(["--engine".into(), "fused".into()]);
+    fails(run(a), &["--engine fused", "npe-maf"]);
     let bad_cfg = dir.path().join("bad.toml");
     std::fs::write(&bad_cfg, "[train]\nlerning_rate = 1.0\n").unwrap();
     let mut a = base("cp-vae", "100");

@@ -1,0 +1,72 @@
+//! Adam and AdamW on a flat parameter vector, step for step as Burn 0.22's
+//! `AdamConfig`/`AdamWConfig` with norm clipping per parameter tensor (the
+//! optimiser the Burn engine uses, `crate::trainer`).
+
+use std::ops::Range;
+
+/// Optimiser state and settings.
+#[derive(Clone, Debug)]
+pub(crate) struct Adam {
+    m: Vec<f32>,
+    v: Vec<f32>,
+    time: i32,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    /// L2 penalty added to the gradient (Adam) or decoupled decay (AdamW).
+    weight_decay: f32,
+    decoupled: bool,
+    clip_norm: Option<f32>,
+}
+
+impl Adam {
+    /// Zero moments for `len` parameters; β₁ = 0.9 and β₂ = 0.999 (Burn's defaults).
+    pub fn new(len: usize, epsilon: f32, weight_decay: f32, decoupled: bool, clip_norm: Option<f32>) -> Self {
+        Adam {
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+            time: 0,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon,
+            weight_decay,
+            decoupled,
+            clip_norm,
+        }
+    }
+
+    /// One step with learning rate `lr`. Each tensor's gradient is first scaled
+    /// to an L2 norm of at most `clip_norm` (Burn's `GradientClipping::Norm`:
+    /// `g · min(1, c / (‖g‖ + f32::MIN_POSITIVE))`).
+    pub fn step(&mut self, values: &mut [f32], grads: &mut [f32], tensors: &[Range<usize>], lr: f64) {
+        self.time += 1;
+        let (b1, b2) = (self.beta_1, self.beta_2);
+        let bc2_sqrt = (1.0 - b2.powi(self.time)).sqrt();
+        let factor = bc2_sqrt / (1.0 - b1.powi(self.time));
+        let eps = self.epsilon * bc2_sqrt;
+        let lr = lr as f32;
+        for range in tensors {
+            let g = &mut grads[range.clone()];
+            if let Some(c) = self.clip_norm {
+                let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+                let coef = (c / (norm + f32::MIN_POSITIVE)).min(1.0);
+                g.iter_mut().for_each(|v| *v *= coef);
+            }
+            let p = &mut values[range.clone()];
+            let (m, v) = (&mut self.m[range.clone()], &mut self.v[range.clone()]);
+            for k in 0..p.len() {
+                let mut gk = g[k];
+                if !self.decoupled && self.weight_decay != 0.0 {
+                    gk += self.weight_decay * p[k];
+                }
+                m[k] = m[k] * b1 + gk * (1.0 - b1);
+                v[k] = v[k] * b2 + gk * gk * (1.0 - b2);
+                let delta = m[k] * factor / (v[k].sqrt() + eps);
+                if self.decoupled && self.weight_decay != 0.0 {
+                    p[k] *= 1.0 - lr * self.weight_decay;
+                }
+                p[k] -= delta * lr;
+            }
+        }
+    }
+}
