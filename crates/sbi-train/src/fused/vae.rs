@@ -66,10 +66,10 @@ fn net_from(net: &GaussianMlp, params: &mut Params) -> Result<HostNet, TrainErro
     })
 }
 
-fn linear_with(linear: Linear, dense: &Dense, values: &[f32], device: &Device) -> Linear {
+/// A linear layer holding `dense`'s weights from `values`.
+fn linear_from(dense: &Dense, values: &[f32], device: &Device) -> Linear {
     let w = values[dense.w..dense.w + dense.d_in * dense.d_out].to_vec();
     let b = values[dense.b..dense.b + dense.d_out].to_vec();
-    let _ = linear;
     Linear {
         weight: Param::from_data(TensorData::new(w, [dense.d_in, dense.d_out]), device),
         bias: Some(Param::from_data(TensorData::new(b, [dense.d_out]), device)),
@@ -82,11 +82,11 @@ fn net_with(mut net: GaussianMlp, host: &HostNet, values: &[f32], device: &Devic
         .into_iter()
         .zip(&host.layers)
         .map(|(mut layer, dense)| {
-            layer.linear = linear_with(layer.linear, dense, values, device);
+            layer.linear = linear_from(dense, values, device);
             layer
         })
         .collect();
-    net.head.linear = linear_with(net.head.linear, &host.head, values, device);
+    net.head.linear = linear_from(&host.head, values, device);
     net
 }
 
