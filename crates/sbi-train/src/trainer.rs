@@ -198,8 +198,8 @@ where
         ));
     }
     let start = Instant::now();
-    let prepared = prepare(data, config, standardizers)?;
-    let Prepared { train_idx, val_idx, train_theta, train_x, train_aux, theta_std, x_std, val } = prepared;
+    let Prepared { train_idx, val_idx, train_theta, train_x, train_aux, theta_std, x_std, val } =
+        prepare(data, config, standardizers)?;
     let inference_device = device.clone().without_autodiff();
     let val = val.map(|(theta, x, aux)| {
         (

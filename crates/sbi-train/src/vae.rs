@@ -68,6 +68,34 @@ fn meta_for(
     }
 }
 
+/// Reads a VAE's weights for the fused engine, and writes trained ones back.
+type FusedIo<M> = (fn(&M) -> Result<HostVae, TrainError>, fn(&HostVae, M, &[f32], &Device) -> M);
+
+/// Trains a VAE on the engine `train.engine` selects: Burn's loop with `loss`,
+/// or the fused engine through `fused`'s reader and writer.
+fn fit_vae<M: Module>(
+    model: M,
+    data: &Dataset,
+    ad: &Device,
+    train: &TrainConfig,
+    fused: FusedIo<M>,
+    progress: &mut dyn FnMut(&Progress),
+    loss: impl FnMut(&M, Tensor<2>, Tensor<2>, &mut StepContext) -> Result<Tensor<1>, TrainError>,
+) -> Result<Fitted<M>, TrainError> {
+    if train.engine != Engine::Fused {
+        return fit(model, data, ad, train, loss, progress);
+    }
+    let (read, write) = fused;
+    let host = read(&model)?;
+    let f = fit_fused(&host, data, train, progress)?;
+    Ok(Fitted {
+        model: write(&host, model, &f.values, ad),
+        theta_std: f.theta_std,
+        x_std: f.x_std,
+        report: f.report,
+    })
+}
+
 impl Estimator for CpVaeEstimator {
     fn method(&self) -> Method {
         Method::CpVae
@@ -85,28 +113,11 @@ impl Estimator for CpVaeEstimator {
         let ad = device.clone().autodiff();
         let model = cfg.init(&ad)?;
         let dz = cfg.latent_dim;
-        let fitted = if self.train.engine == Engine::Fused {
-            let host = HostVae::from_cp(&model)?;
-            let f = fit_fused(&host, data, &self.train, progress)?;
-            Fitted {
-                model: host.write_cp(model, &f.values, &ad),
-                theta_std: f.theta_std,
-                x_std: f.x_std,
-                report: f.report,
-            }
-        } else {
-            fit(
-                model,
-                data,
-                &ad,
-                &self.train,
-                |m: &CpVae, theta, x, ctx: &mut StepContext| {
-                    let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
-                    Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
-                },
-                progress,
-            )?
-        };
+        let fused: FusedIo<CpVae> = (HostVae::from_cp, HostVae::write_cp);
+        let fitted = fit_vae(model, data, &ad, &self.train, fused, progress, |m: &CpVae, theta, x, ctx| {
+            let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
+            Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
+        })?;
         let mut meta =
             meta_for(Method::CpVae, data, task, serde_json::to_value(&cfg).expect("serialises"), &self.train);
         (meta.theta_std, meta.x_std, meta.report) = (fitted.theta_std, fitted.x_std, Some(fitted.report));
@@ -131,28 +142,11 @@ impl Estimator for UpVaeEstimator {
         let ad = device.clone().autodiff();
         let model = cfg.init(&ad)?;
         let dz = cfg.latent_dim;
-        let fitted = if self.train.engine == Engine::Fused {
-            let host = HostVae::from_up(&model)?;
-            let f = fit_fused(&host, data, &self.train, progress)?;
-            Fitted {
-                model: host.write_up(model, &f.values, &ad),
-                theta_std: f.theta_std,
-                x_std: f.x_std,
-                report: f.report,
-            }
-        } else {
-            fit(
-                model,
-                data,
-                &ad,
-                &self.train,
-                |m: &UpVae, theta, x, ctx: &mut StepContext| {
-                    let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
-                    Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
-                },
-                progress,
-            )?
-        };
+        let fused: FusedIo<UpVae> = (HostVae::from_up, HostVae::write_up);
+        let fitted = fit_vae(model, data, &ad, &self.train, fused, progress, |m: &UpVae, theta, x, ctx| {
+            let eps = noise(ctx.rng, theta.dims()[0], dz, &theta.device());
+            Ok(m.loss_terms(theta, x, eps)?.mean(m.beta * ctx.kl_factor))
+        })?;
         let mut meta =
             meta_for(Method::UpVae, data, task, serde_json::to_value(&cfg).expect("serialises"), &self.train);
         (meta.theta_std, meta.x_std, meta.report) = (fitted.theta_std, fitted.x_std, Some(fitted.report));

@@ -75,7 +75,7 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
 
 /// Sizes a buffer to `len`; its old values are kept (every caller overwrites
 /// all of them), so a reused buffer costs no zeroing.
-fn resize(v: &mut Vec<f32>, len: usize) {
+pub(super) fn resize(v: &mut Vec<f32>, len: usize) {
     if v.len() != len {
         v.resize(len, 0.0);
     }

@@ -8,7 +8,7 @@ use sbi_nn::burn::nn::Linear;
 use sbi_nn::burn::tensor::{Device, TensorData};
 use sbi_nn::{CpVae, GaussianMlp, LN_2PI, UpVae};
 
-use super::net::{Dense, HostNet, NetCache};
+use super::net::{Dense, HostNet, NetCache, resize};
 use crate::TrainError;
 
 /// All parameters of a model in one vector, with the range of each Burn
@@ -127,13 +127,6 @@ pub(crate) struct Shard {
     z: Vec<f32>,
 }
 
-/// Sizes a buffer to `len`, keeping old values (every caller overwrites all of them).
-fn resize(v: &mut Vec<f32>, len: usize) {
-    if v.len() != len {
-        v.resize(len, 0.0);
-    }
-}
-
 /// Writes the rows `[a_i, b_i]` into `out` (`a: [n, da]`, `b: [n, db]`).
 fn concat_rows(a: &[f32], da: usize, b: &[f32], db: usize, out: &mut [f32]) {
     for ((o, ra), rb) in out.chunks_exact_mut(da + db).zip(a.chunks_exact(da)).zip(b.chunks_exact(db)) {
@@ -181,58 +174,48 @@ fn gaussian_nll(
 }
 
 impl HostVae {
-    /// Reads a CP-VAE's weights.
-    pub fn from_cp(model: &CpVae) -> Result<Self, TrainError> {
+    /// Reads the weights of the three networks `nets` (in the Burn module's field order).
+    fn read(
+        kind: Kind,
+        nets: [&GaussianMlp; 3],
+        dims: (usize, usize, usize),
+        beta: f64,
+    ) -> Result<Self, TrainError> {
         let mut params = Params::default();
-        let nets = vec![
-            net_from(&model.encoder, &mut params)?,
-            net_from(&model.prior, &mut params)?,
-            net_from(&model.decoder, &mut params)?,
-        ];
-        Ok(HostVae {
-            kind: Kind::Cp,
-            nets,
-            params,
-            d_theta: model.d_theta,
-            d_x: model.d_x,
-            dz: model.latent_dim,
-            beta: model.beta,
-        })
+        let nets = nets.into_iter().map(|n| net_from(n, &mut params)).collect::<Result<_, _>>()?;
+        let (d_theta, d_x, dz) = dims;
+        Ok(HostVae { kind, nets, params, d_theta, d_x, dz, beta })
+    }
+
+    /// `nets` (as given to [`HostVae::read`]) with the weights `values` (laid out as [`HostVae::params`]).
+    fn write(&self, nets: [GaussianMlp; 3], values: &[f32], device: &Device) -> [GaussianMlp; 3] {
+        let mut hosts = self.nets.iter();
+        nets.map(|net| net_with(net, hosts.next().expect("three networks"), values, device))
+    }
+
+    /// Reads a CP-VAE's weights.
+    pub fn from_cp(m: &CpVae) -> Result<Self, TrainError> {
+        let nets = [&m.encoder, &m.prior, &m.decoder];
+        Self::read(Kind::Cp, nets, (m.d_theta, m.d_x, m.latent_dim), m.beta)
     }
 
     /// Reads a UP-VAE's weights.
-    pub fn from_up(model: &UpVae) -> Result<Self, TrainError> {
-        let mut params = Params::default();
-        let nets = vec![
-            net_from(&model.encoder, &mut params)?,
-            net_from(&model.theta_decoder, &mut params)?,
-            net_from(&model.x_decoder, &mut params)?,
-        ];
-        Ok(HostVae {
-            kind: Kind::Up { x_weight: model.x_weight as f32 },
-            nets,
-            params,
-            d_theta: model.d_theta,
-            d_x: model.d_x,
-            dz: model.latent_dim,
-            beta: model.beta,
-        })
+    pub fn from_up(m: &UpVae) -> Result<Self, TrainError> {
+        let nets = [&m.encoder, &m.theta_decoder, &m.x_decoder];
+        Self::read(Kind::Up { x_weight: m.x_weight as f32 }, nets, (m.d_theta, m.d_x, m.latent_dim), m.beta)
     }
 
     /// `model` with the weights `values` (laid out as [`HostVae::params`]).
-    pub fn write_cp(&self, mut model: CpVae, values: &[f32], device: &Device) -> CpVae {
-        model.encoder = net_with(model.encoder, &self.nets[0], values, device);
-        model.prior = net_with(model.prior, &self.nets[1], values, device);
-        model.decoder = net_with(model.decoder, &self.nets[2], values, device);
-        model
+    pub fn write_cp(&self, m: CpVae, values: &[f32], device: &Device) -> CpVae {
+        let [encoder, prior, decoder] = self.write([m.encoder, m.prior, m.decoder], values, device);
+        CpVae { encoder, prior, decoder, ..m }
     }
 
     /// `model` with the weights `values` (laid out as [`HostVae::params`]).
-    pub fn write_up(&self, mut model: UpVae, values: &[f32], device: &Device) -> UpVae {
-        model.encoder = net_with(model.encoder, &self.nets[0], values, device);
-        model.theta_decoder = net_with(model.theta_decoder, &self.nets[1], values, device);
-        model.x_decoder = net_with(model.x_decoder, &self.nets[2], values, device);
-        model
+    pub fn write_up(&self, m: UpVae, values: &[f32], device: &Device) -> UpVae {
+        let [encoder, theta_decoder, x_decoder] =
+            self.write([m.encoder, m.theta_decoder, m.x_decoder], values, device);
+        UpVae { encoder, theta_decoder, x_decoder, ..m }
     }
 
     /// Per-pair losses of `n` rows (`theta: [n, d_θ]`, `x: [n, d_x]`, noise
