@@ -98,6 +98,25 @@ impl LaneRng {
         }
     }
 
+    /// Fills `lo` and `hi` (of equal length) with the low and high 32-bit halves of
+    /// words, [`LANES`] per step: word `i` gives `lo[i]` and `hi[i]` (a final partial
+    /// step discards the rest of its words). Split so that single-precision transforms
+    /// ([`crate::lanes_f32`]) run over 32-bit lanes, twice as many per vector.
+    #[inline(always)]
+    pub fn fill_halves(&mut self, lo: &mut [u32], hi: &mut [u32]) {
+        assert_eq!(lo.len(), hi.len(), "fill_halves: halves of different lengths");
+        let mut i = 0;
+        while i < lo.len() {
+            let w = self.next_words();
+            let k = (lo.len() - i).min(LANES);
+            for l in 0..k {
+                lo[i + l] = w[l] as u32;
+                hi[i + l] = (w[l] >> 32) as u32;
+            }
+            i += k;
+        }
+    }
+
     /// Fills `out` with independent standard normals, [`NORMAL_BLOCK`] at a time: the
     /// block's words `w[0..NORMAL_BLOCK]` are drawn, and `(z[i], z[i + B/2])` =
     /// [`box_muller`]`(w[i], w[i + B/2])` (a final partial block discards its unused

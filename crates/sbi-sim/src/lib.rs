@@ -31,6 +31,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMu
 use rand::RngCore;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::time::{Duration, Instant};
 
 mod error;
 pub use error::SimError;
@@ -38,6 +39,7 @@ pub use error::SimError;
 pub mod data;
 pub mod distributions;
 pub mod lanes;
+pub mod lanes_f32;
 pub mod mcmc;
 pub mod ode;
 pub mod prior;
@@ -133,18 +135,38 @@ pub trait Simulator: Send + Sync {
     /// The chunks are shared out through a queue between the calling thread and up to
     /// `rayon::current_num_threads() − 1` jobs on rayon's pool, so a caller outside the
     /// pool simulates too instead of sleeping until the pool's workers wake up (which
-    /// took a fifth of a 10,000-row two_moons call).
+    /// took a fifth of a 10,000-row two_moons call). The caller simulates the first
+    /// chunk alone and timed; helpers are started only when the rest would take it
+    /// longer than [`HELPER_THRESHOLD`], since waking a sleeping worker can cost more
+    /// than a short call itself (measured on a 2-vCPU VM: a 10,000-row two_moons call
+    /// took 35 µs on one thread and 25–190 µs on average with a helper). Neither
+    /// choice changes the output.
     fn simulate(&self, theta: ArrayView2<f64>, rng: &mut dyn RngCore) -> Result<Array2<f64>, SimError> {
         check_theta(theta, self.theta_dim())?;
         let base = rng.next_u64();
         let rows = self.chunk_rows().max(1);
         let mut x = Array2::<f64>::zeros((theta.nrows(), self.x_dim()));
-        let chunks: Vec<_> = theta
+        let mut chunks: Vec<_> = theta
             .axis_chunks_iter(Axis(0), rows)
             .zip(x.axis_chunks_iter_mut(Axis(0), rows))
             .enumerate()
             .collect();
-        let helpers = rayon::current_num_threads().min(chunks.len()).saturating_sub(1);
+        let start = Instant::now();
+        if let Some((c, (th, out))) = chunks.pop() {
+            self.simulate_chunk(th, &mut row_rng(base, c as u64), out);
+        }
+        let projected = start.elapsed().saturating_mul(chunks.len() as u32);
+        #[cfg(test)]
+        let projected = if tests::FORCE_HELPERS.load(std::sync::atomic::Ordering::Relaxed) {
+            Duration::MAX
+        } else {
+            projected
+        };
+        let helpers = if projected > HELPER_THRESHOLD {
+            rayon::current_num_threads().min(chunks.len()).saturating_sub(1)
+        } else {
+            0
+        };
         let queue = std::sync::Mutex::new(chunks);
         let work = || {
             loop {
@@ -154,15 +176,23 @@ pub trait Simulator: Send + Sync {
                 self.simulate_chunk(th, &mut row_rng(base, c as u64), out);
             }
         };
-        rayon::in_place_scope(|s| {
-            for _ in 0..helpers {
-                s.spawn(|_| work());
-            }
+        if helpers == 0 {
             work();
-        });
+        } else {
+            rayon::in_place_scope(|s| {
+                for _ in 0..helpers {
+                    s.spawn(|_| work());
+                }
+                work();
+            });
+        }
         Ok(x)
     }
 }
+
+/// Projected single-thread time of the rest of a [`Simulator::simulate`] call above
+/// which helpers on rayon's pool are started (100 µs).
+pub const HELPER_THRESHOLD: Duration = Duration::from_micros(100);
 
 /// Default rows per generator in batched simulation: rows `[c·SIM_CHUNK, (c+1)·SIM_CHUNK)`
 /// are simulated in order with the generator `row_rng(base, c)`. The chunking is
@@ -356,9 +386,15 @@ pub fn check_observation(k: usize, n: usize) -> Result<(), SimError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ndarray::ShapeBuilder;
+    use std::sync::atomic::AtomicBool;
+
+    /// Makes [`Simulator::simulate`] start its helpers whatever the first chunk took
+    /// (tests only; harmless to tests running alongside, since the output does not
+    /// depend on it).
+    pub(crate) static FORCE_HELPERS: AtomicBool = AtomicBool::new(false);
 
     fn bits(x: &Array2<f64>) -> Vec<u64> {
         x.iter().map(|v| v.to_bits()).collect()
@@ -386,11 +422,18 @@ mod tests {
                 sim.simulate_chunk(th, &mut row_rng(base, c as u64), out);
             }
             assert_eq!(bits(&a), bits(&manual), "{}: not the chunked sequence", task.name());
-            for threads in [1, 3] {
+            for (threads, force) in [(1, false), (3, false), (3, true)] {
+                FORCE_HELPERS.store(force, std::sync::atomic::Ordering::Relaxed);
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                 let b =
                     pool.install(|| sim.simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(8)).unwrap());
-                assert_eq!(bits(&a), bits(&b), "{}: differs with {threads} threads", task.name());
+                FORCE_HELPERS.store(false, std::sync::atomic::Ordering::Relaxed);
+                assert_eq!(
+                    bits(&a),
+                    bits(&b),
+                    "{}: differs with {threads} threads (helpers forced: {force})",
+                    task.name()
+                );
             }
             // Column-major θ takes the copying path of `for_each_row`.
             let mut fortran = Array2::<f64>::zeros((n, task.theta_dim()).f());

@@ -4,7 +4,7 @@ use burn::config::Config;
 use sbi_nn::burn;
 use serde::{Deserialize, Serialize};
 
-use crate::{KlSchedule, TrainError};
+use crate::{KlSchedule, LrSchedule, TrainError};
 
 /// The optimiser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -67,6 +67,9 @@ pub struct TrainConfig {
     /// KL-weight schedule (VAEs only). Default [`KlSchedule::Constant`].
     #[config(default = "KlSchedule::Constant")]
     pub kl_schedule: KlSchedule,
+    /// Learning-rate schedule. Default [`LrSchedule::Constant`].
+    #[config(default = "LrSchedule::Constant")]
+    pub lr_schedule: LrSchedule,
     /// What computes the training steps. Default [`Engine::Burn`].
     #[config(default = "Engine::Burn")]
     pub engine: Engine,
@@ -102,7 +105,19 @@ impl TrainConfig {
         {
             return bad(format!("clip_grad_norm must be positive, got {c}"));
         }
-        self.kl_schedule.validate()
+        self.kl_schedule.validate()?;
+        self.lr_schedule.validate()
+    }
+
+    /// The last epoch training may run: `max_epochs`, or the end of the
+    /// learning-rate schedule when that comes first.
+    pub fn epoch_limit(&self) -> usize {
+        self.lr_schedule.last_epoch().map_or(self.max_epochs, |e| e.min(self.max_epochs))
+    }
+
+    /// The learning rate at progress `t` (fractional epochs).
+    pub fn learning_rate_at(&self, t: f64) -> f64 {
+        self.learning_rate * self.lr_schedule.factor(t)
     }
 }
 

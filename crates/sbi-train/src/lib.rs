@@ -63,7 +63,7 @@ pub use model_file::ModelMeta;
 pub use npe::{NpeEstimator, NpePosterior};
 pub use posterior::{Draws, SampleConfig, check_observation, sample};
 pub use run::{RunOutput, RunSpec, Timings, Trained, draw, run, settings_json, train};
-pub use schedule::KlSchedule;
+pub use schedule::{KlSchedule, LrSchedule};
 pub use sequential::{SequentialConfig, SequentialEstimator, SnpeAPosterior};
 pub use settings::{Settings, apply};
 pub use standardize::Standardizer;

@@ -10,8 +10,8 @@ use sbi_nn::DeviceChoice;
 use serde_json::{Value, json};
 
 use crate::{
-    CpVaeEstimator, Draws, Method, Posterior, Progress, SampleConfig, Settings, TrainError, TrainReport,
-    UpVaeEstimator, apply, estimator, sample,
+    CpVaeEstimator, Draws, Method, Posterior, Progress, SampleConfig, Settings, TrainConfig, TrainError,
+    TrainReport, UpVaeEstimator, apply, estimator, sample,
 };
 
 /// One run: task × method × budget × seed × observation × device.
@@ -82,9 +82,9 @@ pub fn sub_seed(seed: u64, k: u64) -> u64 {
 /// the defaults is what it was before the option existed.
 const LATER_MODEL_DEFAULTS: &[(Method, &str, f64)] = &[(Method::UpVae, "x_weight", 1.0)];
 
-/// Training options added after results were stored, with their defaults:
-/// left out of [`settings_json`] at the default, as `LATER_MODEL_DEFAULTS` are.
-const LATER_TRAIN_DEFAULTS: &[(&str, &str)] = &[("engine", "burn")];
+/// Training options added after results were stored: left out of
+/// [`settings_json`] while at [`TrainConfig`]'s default, as `LATER_MODEL_DEFAULTS` are.
+const LATER_TRAIN_OPTIONS: &[&str] = &["engine", "lr_schedule"];
 
 /// `method`'s entries of `LATER_MODEL_DEFAULTS`: (key, default).
 fn later_model_defaults(method: Method) -> impl Iterator<Item = (&'static str, f64)> {
@@ -133,8 +133,9 @@ pub fn settings_json(method: Method, settings: &Settings) -> Result<Value, Train
     }
     let mut train = serde_json::to_value(train).expect("configs serialise");
     if let Value::Object(t) = &mut train {
-        for (key, default) in LATER_TRAIN_DEFAULTS {
-            if t.get(*key).and_then(Value::as_str) == Some(*default) {
+        let defaults = serde_json::to_value(TrainConfig::new()).expect("configs serialise");
+        for key in LATER_TRAIN_OPTIONS {
+            if t.get(*key).is_some() && t.get(*key) == defaults.get(*key) {
                 t.remove(*key);
             }
         }
@@ -276,5 +277,14 @@ mod tests {
         // Other methods are untouched.
         let cp = settings_json(Method::CpVae, &Settings::default()).unwrap();
         assert_eq!(cp["model"]["beta"], 1.0);
+        // Training options: left out at their defaults, kept otherwise.
+        for toml in ["", "[train]\nengine = \"burn\"\nlr_schedule = { kind = \"constant\" }\n"] {
+            let t = json(toml)["train"].clone();
+            assert!(t.get("engine").is_none() && t.get("lr_schedule").is_none(), "{toml:?}: {t}");
+            assert_eq!(t["learning_rate"], 2e-3);
+        }
+        let t = json("[train]\nengine = \"fused\"\nlr_schedule = { kind = \"cosine\", epochs = 30.0 }\n")["train"].clone();
+        assert_eq!(t["engine"], "fused");
+        assert_eq!(t["lr_schedule"], json!({ "kind": "cosine", "epochs": 30.0, "final_factor": 0.0 }));
     }
 }

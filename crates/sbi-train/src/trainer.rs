@@ -221,7 +221,7 @@ where
     let mut theta_buf = vec![0f32; batch * d_theta];
     let mut x_buf = vec![0f32; batch * d_x];
 
-    for epoch in 1..=config.max_epochs {
+    for epoch in 1..=config.epoch_limit() {
         order.shuffle(&mut rng);
         let mut sum: Option<Tensor<1>> = None;
         for (step, rows) in order.chunks(batch).enumerate() {
@@ -248,7 +248,7 @@ where
                 None => weighted,
             });
             let grads = GradientsParams::from_grads(l.backward(), &model);
-            model = optim.step(config.learning_rate, model, grads);
+            model = optim.step(config.learning_rate_at(t), model, grads);
         }
         let train_loss = sum.expect("at least one batch").into_scalar::<f64>() / n_train as f64;
         let validation = || match &val {
@@ -329,7 +329,7 @@ impl<S> Tracker<S> {
     pub(crate) fn new(config: &TrainConfig, start: Instant) -> Self {
         Tracker {
             start,
-            max_epochs: config.max_epochs,
+            max_epochs: config.epoch_limit(),
             warmup: config.kl_schedule.warmup_epochs(),
             patience: config.patience,
             since_best: 0,

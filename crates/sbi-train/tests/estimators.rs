@@ -207,6 +207,30 @@ fn the_fused_engine_takes_the_burn_engines_first_step() {
     assert!(worst < 1e-3, "draws differ by up to {worst}");
 }
 
+/// A cosine learning-rate schedule ends training at its length, both engines apply it
+/// the same way (one step per epoch here, so the third epoch's loss follows steps
+/// taken at factors 1 and (1 + cos(π/3))/2 = 0.75), and it changes the training.
+#[test]
+fn both_engines_apply_the_learning_rate_schedule() {
+    let data = conjugate(400, 9);
+    let device = devices().remove(0);
+    let fit = |engine: &str, schedule: &str| {
+        let s = settings(&format!(
+            "max_epochs = 50\npatience = 50\nbatch_size = 512\nlearning_rate = 5e-2\nengine = \"{engine}\"\n{schedule}"
+        ));
+        let post = estimator(Method::CpVae, &s).unwrap().fit(&data, &device, None, &mut |_| {}).unwrap();
+        post.meta().report.clone().unwrap()
+    };
+    let cosine = "lr_schedule = { kind = \"cosine\", epochs = 3.0 }\n";
+    let (burn, fused) = (fit("burn", cosine), fit("fused", cosine));
+    assert_eq!((burn.epochs, fused.epochs), (3, 3), "the schedule's length ends training");
+    let (lb, lf) = (burn.history[2].train_loss, fused.history[2].train_loss);
+    assert!((lb - lf).abs() < 1e-3 * lb.abs().max(1.0), "third-epoch loss {lb} (burn) vs {lf} (fused)");
+    let constant = fit("fused", "");
+    let lc = constant.history[2].train_loss;
+    assert!((lc - lf).abs() > 1e-3 * lc.abs().max(1.0), "the schedule had no effect: {lc} vs {lf}");
+}
+
 #[test]
 fn non_finite_losses_stop_training_naming_the_epoch() {
     let data = conjugate(200, 6);

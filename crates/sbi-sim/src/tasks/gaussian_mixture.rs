@@ -3,11 +3,11 @@
 //! The likelihood is symmetric in θ and x, so the reference posterior is the
 //! same mixture centred at x_o, truncated to the prior box (exact rejection).
 
-use crate::lanes::{self, LaneRng};
+use crate::lanes::LaneRng;
 use crate::prior::BoxUniform;
 use crate::{
     Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
-    check_observation, data, simd,
+    check_observation, data, lanes_f32, simd,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore, SeedableRng};
@@ -44,11 +44,19 @@ impl Simulator for GaussianMixtureSimulator {
     }
 
     /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
-    /// chunk's generator seeds a [`LaneRng`]; each row takes one Box–Muller pair as ε
-    /// and the lowest bit of the pair's first word (unused by the transform,
-    /// [`lanes::box_muller`]) as the fair coin choosing σ.
+    /// chunk's generator seeds a [`LaneRng`]; each row takes one word, whose halves give
+    /// a Box–Muller pair as ε, drawn in single precision as sbibm's `float32` simulator
+    /// draws it ([`lanes_f32::box_muller`]), and whose lowest bit (unused by the
+    /// transform) is the fair coin choosing σ.
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
-        simd::simulate_blocks(theta, out, Blocks { lanes: LaneRng::from_rng(rng), w: [0; 2 * BLOCK] });
+        let blocks = Blocks {
+            lanes: LaneRng::from_rng(rng),
+            lo: [0; BLOCK],
+            hi: [0; BLOCK],
+            a: [0.0; BLOCK],
+            b: [0.0; BLOCK],
+        };
+        simd::simulate_blocks(theta, out, blocks);
     }
 
     fn chunk_rows(&self) -> usize {
@@ -63,7 +71,12 @@ const BLOCK: usize = 128;
 /// words.
 struct Blocks {
     lanes: LaneRng,
-    w: [u64; 2 * BLOCK],
+    /// The words' low and high halves, one word per row.
+    lo: [u32; BLOCK],
+    hi: [u32; BLOCK],
+    /// The rows' ε.
+    a: [f32; BLOCK],
+    b: [f32; BLOCK],
 }
 
 impl simd::RowBlocks for Blocks {
@@ -71,14 +84,16 @@ impl simd::RowBlocks for Blocks {
 
     #[inline(always)]
     fn block(&mut self, t: &[f64], o: &mut [f64]) {
-        self.lanes.fill_words(&mut self.w);
+        self.lanes.fill_halves(&mut self.lo, &mut self.hi);
+        for i in 0..BLOCK {
+            (self.a[i], self.b[i]) = lanes_f32::box_muller(self.lo[i], self.hi[i]);
+        }
         let k = (o.len() / D).min(t.len() / D).min(BLOCK);
         let (t, o) = (&t[..D * k], &mut o[..D * k]);
         for i in 0..k {
-            let (a, b) = lanes::box_muller(self.w[i], self.w[BLOCK + i]);
-            let sigma = if self.w[i] & 1 == 0 { SIGMAS[0] } else { SIGMAS[1] };
-            o[2 * i] = t[2 * i] + sigma * a;
-            o[2 * i + 1] = t[2 * i + 1] + sigma * b;
+            let sigma = if self.lo[i] & 1 == 0 { SIGMAS[0] } else { SIGMAS[1] };
+            o[2 * i] = t[2 * i] + sigma * self.a[i] as f64;
+            o[2 * i + 1] = t[2 * i + 1] + sigma * self.b[i] as f64;
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::mcmc::{McmcConfig, sample_mcmc, sir_init};
 use crate::prior::BoxUniform;
 use crate::{
     Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
-    check_observation, data, simd,
+    check_observation, data, lanes_f32, simd,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore};
@@ -98,7 +98,9 @@ const BLOCK: usize = 32;
 /// the rows' Cholesky factors.
 struct Blocks {
     lanes: LaneRng,
-    z: [f64; BLOCK * X_DIM],
+    /// Standard normals, drawn in single precision ([`crate::lanes_f32`]) as sbibm's
+    /// `float32` simulator draws them.
+    z: [f32; BLOCK * X_DIM],
     l: [[f64; BLOCK]; 3],
 }
 
@@ -111,7 +113,7 @@ impl simd::RowBlocks for Blocks {
     /// outputs.
     #[inline(always)]
     fn block(&mut self, t: &[f64], o: &mut [f64]) {
-        self.lanes.fill_standard_normal(&mut self.z);
+        lanes_f32::fill_standard_normal(&mut self.lanes, &mut self.z);
         let k = (o.len() / X_DIM).min(t.len() / THETA_DIM).min(BLOCK);
         let (t, o) = (&t[..THETA_DIM * k], &mut o[..X_DIM * k]);
         let [l11, l21, l22] = &mut self.l;
@@ -131,7 +133,7 @@ impl simd::RowBlocks for Blocks {
             let (m1, m2) = (t[THETA_DIM * i], t[THETA_DIM * i + 1]);
             let (z, o) = (&self.z[X_DIM * i..X_DIM * (i + 1)], &mut o[X_DIM * i..X_DIM * (i + 1)]);
             for p in 0..NUM_POINTS {
-                let (z1, z2) = (z[2 * p], z[2 * p + 1]);
+                let (z1, z2) = (z[2 * p] as f64, z[2 * p + 1] as f64);
                 o[2 * p] = m1 + l11[i] * z1;
                 o[2 * p + 1] = m2 + l21[i] * z1 + l22[i] * z2;
             }
@@ -154,7 +156,8 @@ impl Simulator for SlcpSimulator {
 
     /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
     /// standard normals for `BLOCK` (32) rows at a time come from a [`LaneRng`] seeded
-    /// by the chunk's generator.
+    /// by the chunk's generator, drawn in single precision ([`crate::lanes_f32`]) as
+    /// sbibm's `float32` simulator draws them; the rest is `f64`.
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
         let blocks = Blocks { lanes: LaneRng::from_rng(rng), z: [0.0; BLOCK * X_DIM], l: [[0.0; BLOCK]; 3] };
         simd::simulate_blocks(theta, out, blocks);

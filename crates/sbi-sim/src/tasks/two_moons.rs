@@ -18,11 +18,11 @@
 //! by (−|z0|, z1). (The N(0.1, 0.01²) mass below r = 0, about 8·10⁻²⁴, is
 //! ignored.)
 
-use crate::lanes::{self, LaneRng};
+use crate::lanes::LaneRng;
 use crate::prior::BoxUniform;
 use crate::{
     Prior, ReferenceReport, ReferenceSamples, SimError, Simulator, Task, VECTOR_CHUNK, check_matrix,
-    check_observation, data, simd,
+    check_observation, data, lanes_f32, simd,
 };
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 use rand::{Rng, RngCore, SeedableRng};
@@ -116,9 +116,18 @@ impl Simulator for TwoMoonsSimulator {
     /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
     /// chunk's generator seeds a [`LaneRng`]; per block of `BLOCK` (128) rows the radii
     /// come from Box–Muller normals and (cos a, sin a) for a ~ U(−π/2, π/2) is a
-    /// uniform point on the unit circle reflected into the half-plane cos a ≥ 0.
+    /// uniform point on the unit circle reflected into the half-plane cos a ≥ 0. The
+    /// noise point p is computed in single precision ([`crate::lanes_f32`]), as sbibm's
+    /// `float32` simulator computes it; x = p + (−|z0|, z1) in `f64`.
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
-        let blocks = Blocks { lanes: LaneRng::from_rng(rng), z: [0.0; BLOCK], w: [0; BLOCK] };
+        let blocks = Blocks {
+            lanes: LaneRng::from_rng(rng),
+            z: [0.0; BLOCK],
+            lo: [0; BLOCK / 2],
+            hi: [0; BLOCK / 2],
+            px: [0.0; BLOCK],
+            py: [0.0; BLOCK],
+        };
         simd::simulate_blocks(theta, out, blocks);
     }
 
@@ -130,8 +139,14 @@ impl Simulator for TwoMoonsSimulator {
 /// [`TwoMoonsSimulator::simulate_chunk`]'s state: the generator and one block's draws.
 struct Blocks {
     lanes: LaneRng,
-    z: [f64; BLOCK],
-    w: [u64; BLOCK],
+    /// Standard normals of the radii.
+    z: [f32; BLOCK],
+    /// Words of the directions: row `j` uses the low half `lo[j]`, row `j + BLOCK/2` the high half `hi[j]`.
+    lo: [u32; BLOCK / 2],
+    hi: [u32; BLOCK / 2],
+    /// The noise points p = (r·|cos a| + 0.25, r·sin a).
+    px: [f32; BLOCK],
+    py: [f32; BLOCK],
 }
 
 impl simd::RowBlocks for Blocks {
@@ -139,16 +154,26 @@ impl simd::RowBlocks for Blocks {
 
     #[inline(always)]
     fn block(&mut self, t: &[f64], o: &mut [f64]) {
-        self.lanes.fill_standard_normal(&mut self.z);
-        self.lanes.fill_words(&mut self.w);
+        const H: usize = BLOCK / 2;
+        lanes_f32::fill_standard_normal(&mut self.lanes, &mut self.z);
+        self.lanes.fill_halves(&mut self.lo, &mut self.hi);
+        let (r_mean, r_std, offset) = (R_MEAN as f32, R_STD as f32, OFFSET as f32);
+        for (half, words) in [(0, &self.lo), (H, &self.hi)] {
+            let (z, px, py) =
+                (&self.z[half..half + H], &mut self.px[half..half + H], &mut self.py[half..half + H]);
+            for j in 0..H {
+                let (c, s) = lanes_f32::direction(words[j]);
+                let r = r_std.mul_add(z[j], r_mean);
+                px[j] = r.mul_add(c.abs(), offset);
+                py[j] = r * s;
+            }
+        }
         let k = (o.len() / D).min(t.len() / D).min(BLOCK);
         let (t, o) = (&t[..D * k], &mut o[..D * k]);
         for i in 0..k {
-            let (c, s) = lanes::direction(self.w[i]);
-            let r = R_MEAN + R_STD * self.z[i];
             let (a, b) = (t[2 * i], t[2 * i + 1]);
-            o[2 * i] = r * c.abs() + OFFSET - (FRAC_1_SQRT_2 * (a + b)).abs();
-            o[2 * i + 1] = r * s + FRAC_1_SQRT_2 * (-a + b);
+            o[2 * i] = self.px[i] as f64 - (FRAC_1_SQRT_2 * (a + b)).abs();
+            o[2 * i + 1] = self.py[i] as f64 + FRAC_1_SQRT_2 * (-a + b);
         }
     }
 }

@@ -127,7 +127,7 @@ pub(crate) fn fit_fused(
     let (mut theta_buf, mut x_buf, mut eps) = (Vec::new(), Vec::new(), Vec::new());
     let mut loss = Vec::new();
 
-    for epoch in 1..=config.max_epochs {
+    for epoch in 1..=config.epoch_limit() {
         order.shuffle(&mut rng);
         let mut sum = 0f64;
         for (step, rows) in order.chunks(batch).enumerate() {
@@ -154,7 +154,7 @@ pub(crate) fn fit_fused(
                 &mut loss,
             );
             sum += loss.iter().sum::<f64>();
-            adam.step(&mut values, &mut shards[0].grads, &vae.params.tensors, config.learning_rate);
+            adam.step(&mut values, &mut shards[0].grads, &vae.params.tensors, config.learning_rate_at(t));
         }
         let train_loss = sum / n_train as f64;
         let validation = || {
