@@ -96,6 +96,33 @@ pub fn box_muller(lo: u32, hi: u32) -> (f32, f32) {
     (r * c, r * s)
 }
 
+/// e^r on |r| ≤ ln2/2 (Taylor to r⁷; first omitted term below 5·10⁻⁹).
+const EXP_POLY: [f32; 8] = [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0];
+
+/// `e^x` for `x ≤ 0`, branch-free: the `f32` form of [`crate::lanes::exp_nonpos`]
+/// (Cody–Waite reduction, a polynomial, `2^k` from its bits). Within a few ulp of the
+/// exact value down to −87; inputs below −87 give e^−87 (≈ 1.6·10⁻³⁸).
+#[inline(always)]
+pub fn exp_nonpos(x: f32) -> f32 {
+    // 1.5·2^23: adding it rounds to an integer held in the low mantissa bits.
+    const MAGIC: f32 = 12_582_912.0;
+    let x = x.max(-87.0);
+    let t = x.mul_add(std::f32::consts::LOG2_E, MAGIC);
+    let k = t - MAGIC;
+    let r = (-k).mul_add(LN2_LO, (-k).mul_add(LN2_HI, x));
+    let k_bits = t.to_bits().wrapping_sub(MAGIC.to_bits());
+    let scale = f32::from_bits(k_bits.wrapping_add(127) << 23);
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let p01 = EXP_POLY[1].mul_add(r, EXP_POLY[0]);
+    let p23 = EXP_POLY[3].mul_add(r, EXP_POLY[2]);
+    let p45 = EXP_POLY[5].mul_add(r, EXP_POLY[4]);
+    let p67 = EXP_POLY[7].mul_add(r, EXP_POLY[6]);
+    let lo = p23.mul_add(r2, p01);
+    let hi = p67.mul_add(r2, p45);
+    hi.mul_add(r4, lo) * scale
+}
+
 /// Normals per block of [`fill_standard_normal`].
 pub const NORMAL_BLOCK: usize = 64;
 
@@ -167,6 +194,19 @@ mod tests {
             check(u);
         }
         assert_eq!(ln_unit(1.0), 0.0);
+    }
+
+    #[test]
+    fn exp_matches_f64_to_a_few_f32_ulp() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for _ in 0..200_000 {
+            let x = -87.0 * rng.random::<f32>().powi(3);
+            let (a, b) = (exp_nonpos(x) as f64, (x as f64).exp());
+            assert!((a - b).abs() <= 3.0 * f32::EPSILON as f64 * b, "exp({x}): {a} vs {b}");
+        }
+        assert_eq!(exp_nonpos(0.0), 1.0);
+        assert_eq!(exp_nonpos(-1e4), exp_nonpos(-87.0));
+        assert!(exp_nonpos(-87.0) > 0.0);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! posterior ([`reference_posterior_for`]), instead of sbibm's SIR → flow →
 //! rejection pipeline (§1.3, steps 1-4), which also targets the exact posterior.
 
-use crate::lanes::{self, LaneRng};
+use crate::lanes::LaneRng;
 use crate::mcmc::{McmcConfig, sample_mcmc, sir_init};
 use crate::prior::BoxUniform;
 use crate::{
@@ -101,7 +101,7 @@ struct Blocks {
     /// Standard normals, drawn in single precision ([`crate::lanes_f32`]) as sbibm's
     /// `float32` simulator draws them.
     z: [f32; BLOCK * X_DIM],
-    l: [[f64; BLOCK]; 3],
+    l: [[f32; BLOCK]; 3],
 }
 
 impl simd::RowBlocks for Blocks {
@@ -109,8 +109,12 @@ impl simd::RowBlocks for Blocks {
 
     /// The computation of [`point_moments`] and [`SlcpSimulator::simulate_into`],
     /// rearranged so that LLVM vectorises it across rows: first the Cholesky factors
-    /// of every row (with the vectorisable [`lanes::tanh`] instead of libm's), then the
-    /// outputs.
+    /// of every row, then the outputs. The factors scale the noise and, like it, are
+    /// computed in single precision ([`crate::lanes_f32`], as sbibm's `float32`
+    /// simulator does), in a form without cancellation: with `q_i = s_i²`,
+    /// `a = q1 + J` and `1 − ρ² = 4e/(1 + e)²` (`e = exp(−2|θ5|)`),
+    /// `L11 = √a`, `L21 = ρ·s1·s2/√a`, `L22 = √(q2·(q1·(1 − ρ²) + J)/a + J)`;
+    /// the means are added in `f64`.
     #[inline(always)]
     fn block(&mut self, t: &[f64], o: &mut [f64]) {
         lanes_f32::fill_standard_normal(&mut self.lanes, &mut self.z);
@@ -118,27 +122,39 @@ impl simd::RowBlocks for Blocks {
         let (t, o) = (&t[..THETA_DIM * k], &mut o[..X_DIM * k]);
         let [l11, l21, l22] = &mut self.l;
         for i in 0..k {
-            (l11[i], l21[i], l22[i]) = (t[THETA_DIM * i + 2], t[THETA_DIM * i + 3], t[THETA_DIM * i + 4]);
+            (l11[i], l21[i], l22[i]) =
+                (t[THETA_DIM * i + 2] as f32, t[THETA_DIM * i + 3] as f32, t[THETA_DIM * i + 4] as f32);
         }
         for i in 0..BLOCK {
-            let s1 = l11[i] * l11[i];
-            let s2 = l21[i] * l21[i];
-            let rho = lanes::tanh(l22[i]);
-            let (a, b, c) = (s1 * s1 + JITTER, rho * s1 * s2, s2 * s2 + JITTER);
-            l11[i] = a.sqrt();
-            l21[i] = b / l11[i];
-            l22[i] = (c - l21[i] * l21[i]).max(0.0).sqrt();
+            (l11[i], l21[i], l22[i]) = cholesky_f32(l11[i], l21[i], l22[i]);
         }
         for i in 0..k {
             let (m1, m2) = (t[THETA_DIM * i], t[THETA_DIM * i + 1]);
             let (z, o) = (&self.z[X_DIM * i..X_DIM * (i + 1)], &mut o[X_DIM * i..X_DIM * (i + 1)]);
             for p in 0..NUM_POINTS {
-                let (z1, z2) = (z[2 * p] as f64, z[2 * p + 1] as f64);
-                o[2 * p] = m1 + l11[i] * z1;
-                o[2 * p + 1] = m2 + l21[i] * z1 + l22[i] * z2;
+                let (z1, z2) = (z[2 * p], z[2 * p + 1]);
+                o[2 * p] = m1 + (l11[i] * z1) as f64;
+                o[2 * p + 1] = m2 + l21[i].mul_add(z1, l22[i] * z2) as f64;
             }
         }
     }
+}
+
+/// The Cholesky factor `(L11, L21, L22)` of one point's covariance (§1.3) from
+/// `(θ3, θ4, θ5)` in single precision, without cancellation (see [`Blocks`]' `block`).
+#[inline(always)]
+fn cholesky_f32(t3: f32, t4: f32, t5: f32) -> (f32, f32, f32) {
+    const J: f32 = JITTER as f32;
+    let (s1, s2) = (t3 * t3, t4 * t4);
+    let e = lanes_f32::exp_nonpos(-2.0 * t5.abs());
+    let inv = 1.0 / (1.0 + e);
+    let rho = ((1.0 - e) * inv).copysign(t5);
+    let sech2 = 4.0 * e * inv * inv;
+    let (q1, q2) = (s1 * s1, s2 * s2);
+    let a = q1 + J;
+    let inv_a = 1.0 / a;
+    let root_a = a.sqrt();
+    (root_a, rho * s1 * s2 * root_a * inv_a, (q2 * q1.mul_add(sech2, J)).mul_add(inv_a, J).sqrt())
 }
 
 impl Simulator for SlcpSimulator {
@@ -157,7 +173,8 @@ impl Simulator for SlcpSimulator {
     /// Same model as [`Simulator::simulate_row`], vectorised ([`crate::lanes`]): the
     /// standard normals for `BLOCK` (32) rows at a time come from a [`LaneRng`] seeded
     /// by the chunk's generator, drawn in single precision ([`crate::lanes_f32`]) as
-    /// sbibm's `float32` simulator draws them; the rest is `f64`.
+    /// sbibm's `float32` simulator draws them, and scaled by Cholesky factors also
+    /// computed in `f32`; the means are added in `f64`.
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
         let blocks = Blocks { lanes: LaneRng::from_rng(rng), z: [0.0; BLOCK * X_DIM], l: [[0.0; BLOCK]; 3] };
         simd::simulate_blocks(theta, out, blocks);
@@ -313,6 +330,38 @@ mod tests {
     use rand::SeedableRng;
     use statrs::distribution::{Continuous, MultivariateNormal};
     use std::io::Read;
+
+    /// The single-precision factors of the vectorised simulator are the `f64` Cholesky
+    /// factors of [`point_moments`]' covariance to a few `f32` ulp, over the prior box
+    /// and its hard corners (θ3 or θ4 near 0, |θ5| at the bound, where 1 − ρ² is small).
+    #[test]
+    fn single_precision_cholesky_factors_match_f64() {
+        use rand::Rng;
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let check = |t: [f64; 5]| {
+            let (_, _, a, b, c) = point_moments(theta(t).view());
+            let l11 = a.sqrt();
+            let l21 = b / l11;
+            let l22 = (c - l21 * l21).sqrt();
+            let (f11, f21, f22) = cholesky_f32(t[2] as f32, t[3] as f32, t[4] as f32);
+            // Relative to the scale of the row of L (a few f32 ulp).
+            let tol = 1e-6 * c.sqrt();
+            assert!((f11 as f64 - l11).abs() <= 1e-6 * l11, "{t:?}: L11 {f11} vs {l11}");
+            assert!((f21 as f64 - l21).abs() <= tol, "{t:?}: L21 {f21} vs {l21}");
+            assert!((f22 as f64 - l22).abs() <= tol, "{t:?}: L22 {f22} vs {l22}");
+        };
+        for _ in 0..100_000 {
+            let t: [f64; 5] = std::array::from_fn(|_| rng.random_range(-BOUND..BOUND));
+            check(t);
+        }
+        for t3 in [0.0, 1e-3, 0.1, 3.0, -3.0] {
+            for t4 in [0.0, 1e-3, 0.1, 3.0] {
+                for t5 in [-3.0, -1e-4, 0.0, 2.0, 3.0] {
+                    check([0.0, 0.0, t3, t4, t5]);
+                }
+            }
+        }
+    }
 
     fn theta(v: [f64; 5]) -> Array1<f64> {
         Array1::from(v.to_vec())
