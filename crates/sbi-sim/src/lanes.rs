@@ -308,52 +308,8 @@ pub fn box_muller(w1: u64, w2: u64) -> (f64, f64) {
     (r * c, r * s)
 }
 
-/// e^r on |r| ≤ ln2/2 as a polynomial in r: the Chebyshev fit of degree 11
-/// (approximation error 3·10⁻¹⁸), as for [`SIN_POLY`].
-const EXP_POLY: [f64; 12] = [
-    1.0,
-    1.0,
-    0.500_000_000_000_001_9,
-    0.166_666_666_666_666_8,
-    0.041_666_666_666_488_1,
-    0.008_333_333_333_319_601,
-    0.001_388_888_895_231_477_5,
-    0.000_198_412_698_900_471_13,
-    2.480_148_548_232_849_4e-5,
-    2.755_724_091_857_897e-6,
-    2.763_263_963_904_103e-7,
-    2.511_003_760_596_377_7e-8,
-];
-
-/// `e^x` for `x ≤ 0`, branch-free: `x = k·ln 2 + r` with |r| ≤ ln2/2 (Cody–Waite,
-/// ln 2 in two parts), [`EXP_POLY`] for `e^r` and `2^k` built from its bits. Within a
-/// few ulp of `f64::exp` down to −708 (tested); inputs below −708 give e^−708
-/// (≈ 3·10⁻³⁰⁸) instead of smaller values.
-#[inline(always)]
-pub fn exp_nonpos(x: f64) -> f64 {
-    // 1.5·2^52: adding it rounds to an integer held in the low mantissa bits.
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let x = x.max(-708.0);
-    let t = x.mul_add(std::f64::consts::LOG2_E, MAGIC);
-    let k = t - MAGIC;
-    let r = (-k).mul_add(LN2_LO, (-k).mul_add(LN2_HI, x));
-    let k_bits = t.to_bits().wrapping_sub(MAGIC.to_bits());
-    let scale = f64::from_bits(k_bits.wrapping_add(1023) << 52);
-    estrin(r, &EXP_POLY) * scale
-}
-
-/// tanh x, branch-free: `sign(x)·(1 − e)/(1 + e)` with `e = e^(−2|x|)`
-/// ([`exp_nonpos`]). Absolute error below 5·10⁻¹⁶ (tested); for |x| < 10⁻³ the
-/// relative error grows (the form subtracts nearly equal numbers), which does not
-/// matter where it is used, as the correlation of slcp's covariance.
-#[inline(always)]
-pub fn tanh(x: f64) -> f64 {
-    let e = exp_nonpos(-2.0 * x.abs());
-    ((1.0 - e) / (1.0 + e)).copysign(x)
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
@@ -464,14 +420,20 @@ mod tests {
         let mut z = vec![0.0; n + 5]; // a partial final step too
         lanes.fill_standard_normal(&mut z);
         z.truncate(n);
+        assert_normal_with_uncorrelated_pairs(&z, NORMAL_BLOCK);
+    }
+
+    /// `z` passes a Kolmogorov–Smirnov test against N(0, 1) (α = 0.001), and the
+    /// Box–Muller pairs, which sit `block/2` apart within each block of `block` draws,
+    /// are uncorrelated, as are their squares (each ~N(0, 1/m) over m pairs; 4 sd).
+    pub(crate) fn assert_normal_with_uncorrelated_pairs(z: &[f64], block: usize) {
+        let n = z.len();
         // KS critical value at α = 0.001: 1.949/√n.
-        let d = crate::mcmc::tests::ks_normal(ndarray::ArrayView1::from(&z[..]), 0.0, 1.0);
+        let d = crate::mcmc::tests::ks_normal(ndarray::ArrayView1::from(z), 0.0, 1.0);
         assert!(d < 1.949 / (n as f64).sqrt(), "KS distance {d}");
-        // Each Box–Muller pair sits NORMAL_BLOCK/2 apart; their correlation, and the
-        // correlation of squares, is ~N(0, 1/m).
-        let h = NORMAL_BLOCK / 2;
+        let h = block / 2;
         let (mut xy, mut x2y2, mut m) = (0.0, 0.0, 0.0);
-        for c in z.chunks_exact(NORMAL_BLOCK) {
+        for c in z.chunks_exact(block) {
             for i in 0..h {
                 let (a, b) = (c[i], c[h + i]);
                 xy += a * b;
@@ -493,21 +455,6 @@ mod tests {
             assert_eq!(box_muller(w1, w2), box_muller(w1 ^ m1, w2 ^ m2));
             assert_eq!(unit(w1), unit(w1 ^ m1));
         }
-    }
-
-    #[test]
-    fn exp_and_tanh_match_std() {
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        for _ in 0..200_000 {
-            let x = -708.0 * rng.random::<f64>().powi(3);
-            let (a, b) = (exp_nonpos(x), x.exp());
-            assert!(ulps(a, b) <= 3, "exp({x}): {a} vs {b}");
-            let y = 8.0 * (rng.random::<f64>() - 0.5);
-            assert!((tanh(y) - y.tanh()).abs() < 5e-16, "tanh({y}): {} vs {}", tanh(y), y.tanh());
-        }
-        assert_eq!(exp_nonpos(0.0), 1.0);
-        assert_eq!(exp_nonpos(-1e4), exp_nonpos(-708.0));
-        assert_eq!((tanh(0.0), tanh(400.0), tanh(-400.0)), (0.0, 1.0, -1.0));
     }
 
     #[test]

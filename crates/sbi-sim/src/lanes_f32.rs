@@ -1,11 +1,11 @@
 //! Single-precision versions of [`crate::lanes`]' transforms, for the simulators whose
 //! noise sbibm draws in `float32` (torch's default) and whose cost is the noise:
-//! two_moons and slcp.
+//! two_moons, slcp and gaussian_mixture.
 //!
 //! One 64-bit word gives two standard normals by Box–Muller (its low 32 bits the
 //! radius, its high 32 the angle), or two directions on the unit circle. In `f32` a
-//! vector holds twice as many lanes as in `f64`, and the polynomials are half as long,
-//! so these cost about a third of the `f64` transforms per draw.
+//! vector holds twice as many lanes as in `f64`, and the polynomials are half as long
+//! (measured speed-ups per simulator: docs/tasks.md, "Speed").
 //!
 //! Precision: the results are within a few `f32` ulp of the exact values (tested
 //! against the `f64` functions), i.e. relative errors of a few 10⁻⁷, the precision of
@@ -99,8 +99,8 @@ pub fn box_muller(lo: u32, hi: u32) -> (f32, f32) {
 /// e^r on |r| ≤ ln2/2 (Taylor to r⁷; first omitted term below 5·10⁻⁹).
 const EXP_POLY: [f32; 8] = [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0];
 
-/// `e^x` for `x ≤ 0`, branch-free: the `f32` form of [`crate::lanes::exp_nonpos`]
-/// (Cody–Waite reduction, a polynomial, `2^k` from its bits). Within a few ulp of the
+/// `e^x` for `x ≤ 0`, branch-free: `x = k·ln 2 + r` with |r| ≤ ln2/2 (Cody–Waite,
+/// ln 2 in two parts), [`EXP_POLY`] for `e^r` and `2^k` built from its bits. Within a few ulp of the
 /// exact value down to −87; inputs below −87 give e^−87 (≈ 1.6·10⁻³⁸).
 #[inline(always)]
 pub fn exp_nonpos(x: f32) -> f32 {
@@ -264,21 +264,7 @@ mod tests {
         let mut z = vec![0.0f32; n + 5]; // a partial final block too
         fill_standard_normal(&mut lanes, &mut z);
         let z: Vec<f64> = z[..n].iter().map(|v| *v as f64).collect();
-        // KS critical value at α = 0.001: 1.949/√n.
-        let d = crate::mcmc::tests::ks_normal(ndarray::ArrayView1::from(&z[..]), 0.0, 1.0);
-        assert!(d < 1.949 / (n as f64).sqrt(), "KS distance {d}");
-        let h = NORMAL_BLOCK / 2;
-        let (mut xy, mut x2y2, mut m) = (0.0, 0.0, 0.0);
-        for c in z.chunks_exact(NORMAL_BLOCK) {
-            for i in 0..h {
-                let (a, b) = (c[i], c[h + i]);
-                xy += a * b;
-                x2y2 += (a * a - 1.0) * (b * b - 1.0);
-                m += 1.0;
-            }
-        }
-        assert!((xy / m).abs() < 4.0 / f64::sqrt(m), "pair correlation {}", xy / m);
-        assert!((x2y2 / m / 2.0).abs() < 4.0 / f64::sqrt(m), "squares correlation {}", x2y2 / m / 2.0);
+        crate::lanes::tests::assert_normal_with_uncorrelated_pairs(&z, NORMAL_BLOCK);
         // The radius's tail ends at √(62 ln 2).
         let r = (-2.0 * ln_unit(unit_open_closed(0)) as f64).sqrt();
         assert!((r - (62.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-5);
