@@ -59,6 +59,23 @@ pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
 }
 
+/// The AVX2 token for the few loops written with intrinsics, where LLVM's
+/// auto-vectoriser does badly (see their docs). pulp's wrappers make them safe: the
+/// token exists only when the CPU has the features.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Avx2 = pulp::x86::V3;
+
+/// [`Avx2`] when the CPU has it (and, in tests, unless [`dispatch`] is forced to the
+/// baseline features).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn avx2() -> Option<Avx2> {
+    #[cfg(test)]
+    if tests::BASELINE.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    pulp::x86::V3::try_new()
+}
+
 /// A simulator's work on blocks of rows, for [`for_each_block`].
 pub(crate) trait RowBlocks {
     /// Rows per block.
@@ -68,26 +85,33 @@ pub(crate) trait RowBlocks {
     fn block(&mut self, theta: &[f64], out: &mut [f64]);
 }
 
-/// A simulator's chunk loop ([`crate::Simulator::simulate_chunk`]): `blocks` (holding the
-/// chunk's generator and scratch space) run over theta `[m, d_theta]` and
-/// `out: [m, d_x]` with [`for_each_block`], under [`dispatch`].
-pub(crate) fn simulate_blocks<K: RowBlocks>(theta: ArrayView2<f64>, out: ArrayViewMut2<f64>, blocks: K) {
-    dispatch(BlockKernel { theta, out, blocks });
+/// A simulator's chunk loop ([`crate::Simulator::simulate_chunk`]): the blocks that
+/// `make` builds (holding the chunk's generator and scratch space) run over theta
+/// `[m, d_theta]` and `out: [m, d_x]` with [`for_each_block`], under [`dispatch`].
+/// They are built inside the kernel, so their scratch arrays (a few KiB) are not
+/// copied on the way in.
+pub(crate) fn simulate_blocks<K: RowBlocks>(
+    theta: ArrayView2<f64>,
+    out: ArrayViewMut2<f64>,
+    make: impl FnOnce() -> K,
+) {
+    dispatch(BlockKernel { theta, out, make });
 }
 
 /// [`simulate_blocks`] as a [`Kernel`].
-struct BlockKernel<'t, 'o, K> {
+struct BlockKernel<'t, 'o, F> {
     theta: ArrayView2<'t, f64>,
     out: ArrayViewMut2<'o, f64>,
-    blocks: K,
+    make: F,
 }
 
-impl<K: RowBlocks> Kernel for BlockKernel<'_, '_, K> {
+impl<K: RowBlocks, F: FnOnce() -> K> Kernel for BlockKernel<'_, '_, F> {
     type Output = ();
 
     #[inline(always)]
-    fn run(mut self) {
-        for_each_block(self.theta, self.out, &mut self.blocks);
+    fn run(self) {
+        let mut blocks = (self.make)();
+        for_each_block(self.theta, self.out, &mut blocks);
     }
 }
 

@@ -56,8 +56,11 @@ pub(crate) fn add_normal_noise(
     out: ArrayViewMut2<f64>,
     scale: f64,
 ) {
-    let blocks = NoiseBlocks { lanes: LaneRng::from_rng(rng), z: [0.0; NOISE_BLOCK], scale };
-    simd::simulate_blocks(theta, out, blocks);
+    simd::simulate_blocks(theta, out, || NoiseBlocks {
+        lanes: LaneRng::from_rng(rng),
+        z: [0.0; NOISE_BLOCK],
+        scale,
+    });
 }
 
 /// Values (not rows) per block of [`add_normal_noise`].

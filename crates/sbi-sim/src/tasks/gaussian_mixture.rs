@@ -49,7 +49,7 @@ impl Simulator for GaussianMixtureSimulator {
     /// draws it ([`lanes_f32::box_muller`]), and whose lowest bit (unused by the
     /// transform) is the fair coin choosing σ.
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
-        let blocks = Blocks {
+        let blocks = || Blocks {
             lanes: LaneRng::from_rng(rng),
             lo: [0; BLOCK],
             hi: [0; BLOCK],

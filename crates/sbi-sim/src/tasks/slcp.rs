@@ -176,8 +176,11 @@ impl Simulator for SlcpSimulator {
     /// sbibm's `float32` simulator draws them, and scaled by Cholesky factors also
     /// computed in `f32`; the means are added in `f64`.
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
-        let blocks = Blocks { lanes: LaneRng::from_rng(rng), z: [0.0; BLOCK * X_DIM], l: [[0.0; BLOCK]; 3] };
-        simd::simulate_blocks(theta, out, blocks);
+        simd::simulate_blocks(theta, out, || Blocks {
+            lanes: LaneRng::from_rng(rng),
+            z: [0.0; BLOCK * X_DIM],
+            l: [[0.0; BLOCK]; 3],
+        });
     }
 
     fn chunk_rows(&self) -> usize {
