@@ -102,6 +102,9 @@ struct Blocks {
     /// `float32` simulator draws them.
     z: [f32; BLOCK * X_DIM],
     l: [[f32; BLOCK]; 3],
+    /// AVX2, when the CPU has it ([`simd::avx2`]).
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<simd::Avx2>,
 }
 
 impl simd::RowBlocks for Blocks {
@@ -128,7 +131,14 @@ impl simd::RowBlocks for Blocks {
         for i in 0..BLOCK {
             (l11[i], l21[i], l22[i]) = cholesky_f32(l11[i], l21[i], l22[i]);
         }
-        for i in 0..k {
+        #[cfg(target_arch = "x86_64")]
+        let done = match self.avx2 {
+            Some(avx2) => points_avx2(avx2, t, &self.z, [&l11[..k], &l21[..k], &l22[..k]], o),
+            None => 0,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = 0;
+        for i in done..k {
             let (m1, m2) = (t[THETA_DIM * i], t[THETA_DIM * i + 1]);
             let (z, o) = (&self.z[X_DIM * i..X_DIM * (i + 1)], &mut o[X_DIM * i..X_DIM * (i + 1)]);
             for p in 0..NUM_POINTS {
@@ -138,6 +148,39 @@ impl simd::RowBlocks for Blocks {
             }
         }
     }
+}
+
+/// x for the rows of `theta` (`[k·5]`) from their normals `z` (`[k·8]`) and Cholesky
+/// factors `l = [L11, L21, L22]` (each `[k]`), one row (four points, eight values) per
+/// AVX2 step; returns the rows done. Each row's normals are one vector: the even lanes
+/// give `L11·z1` as fma(L11, z1, −0) (the product rounded once, signed zero kept), the
+/// odd lanes `L21·z1 + L22·z2` as fma(L21, z1, L22·z2), the row loop's roundings in
+/// [`Blocks`]' `block`, so the result is the same bit for bit. LLVM's vectoriser
+/// otherwise ran this loop across rows, gathering each row's points with shuffles.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn points_avx2(avx2: simd::Avx2, theta: &[f64], z: &[f32], l: [&[f32]; 3], out: &mut [f64]) -> usize {
+    use std::arch::x86_64::{__m256, __m256d};
+    let (avx, fma) = (avx2.avx, avx2.fma);
+    let (t5s, _) = theta.as_chunks::<THETA_DIM>();
+    let (z8s, _) = z.as_chunks::<X_DIM>();
+    let (o8s, _) = out.as_chunks_mut::<X_DIM>();
+    let [l11, l21, l22] = l;
+    let rows = t5s.len().min(z8s.len()).min(o8s.len()).min(l11.len()).min(l21.len()).min(l22.len());
+    let neg_zero = avx._mm256_set1_ps(-0.0);
+    for i in 0..rows {
+        let zv: __m256 = pulp::cast(z8s[i]);
+        // Odd lanes (bit set) from the second operand.
+        let a = avx._mm256_blend_ps::<0b1010_1010>(avx._mm256_set1_ps(l11[i]), avx._mm256_set1_ps(l21[i]));
+        let w =
+            avx._mm256_blend_ps::<0b1010_1010>(neg_zero, avx._mm256_mul_ps(avx._mm256_set1_ps(l22[i]), zv));
+        let y = fma._mm256_fmadd_ps(a, avx._mm256_moveldup_ps(zv), w);
+        let m = avx._mm256_setr_pd(t5s[i][0], t5s[i][1], t5s[i][0], t5s[i][1]);
+        let lo = avx._mm256_add_pd(m, avx._mm256_cvtps_pd(avx._mm256_castps256_ps128(y)));
+        let hi = avx._mm256_add_pd(m, avx._mm256_cvtps_pd(avx._mm256_extractf128_ps::<1>(y)));
+        o8s[i] = pulp::cast::<[__m256d; 2], [f64; X_DIM]>([lo, hi]);
+    }
+    rows
 }
 
 /// The Cholesky factor `(L11, L21, L22)` of one point's covariance (§1.3) from
@@ -180,6 +223,8 @@ impl Simulator for SlcpSimulator {
             lanes: LaneRng::from_rng(rng),
             z: [0.0; BLOCK * X_DIM],
             l: [[0.0; BLOCK]; 3],
+            #[cfg(target_arch = "x86_64")]
+            avx2: simd::avx2(),
         });
     }
 
@@ -333,6 +378,39 @@ mod tests {
     use rand::SeedableRng;
     use statrs::distribution::{Continuous, MultivariateNormal};
     use std::io::Read;
+
+    /// The AVX2 row loop gives the scalar loop's bits, signed zeros included (m = −0 with
+    /// a zero product, z = ±0, L = ±0).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_points_match_the_row_loop_bit_for_bit() {
+        let Some(avx2) = simd::avx2() else { return };
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let k = 40;
+        let special = [0.0f32, -0.0, 1.5, -2.0];
+        let theta: Vec<f64> =
+            (0..k * THETA_DIM).map(|j| if j % 7 == 0 { -0.0 } else { rng.random_range(-3.0..3.0) }).collect();
+        let z: Vec<f32> = (0..k * X_DIM)
+            .map(|j| if j % 5 == 0 { special[j % 4] } else { rng.random_range(-4.0f32..4.0) })
+            .collect();
+        let l: [Vec<f32>; 3] = std::array::from_fn(|c| {
+            (0..k)
+                .map(|i| if (i + c) % 6 == 0 { special[i % 4] } else { rng.random_range(-2.0f32..2.0) })
+                .collect()
+        });
+        let mut fast = vec![f64::NAN; k * X_DIM];
+        assert_eq!(points_avx2(avx2, &theta, &z, [&l[0], &l[1], &l[2]], &mut fast), k);
+        for i in 0..k {
+            let (m1, m2) = (theta[THETA_DIM * i], theta[THETA_DIM * i + 1]);
+            for p in 0..NUM_POINTS {
+                let (z1, z2) = (z[X_DIM * i + 2 * p], z[X_DIM * i + 2 * p + 1]);
+                let x1 = m1 + (l[0][i] * z1) as f64;
+                let x2 = m2 + l[1][i].mul_add(z1, l[2][i] * z2) as f64;
+                assert_eq!(fast[X_DIM * i + 2 * p].to_bits(), x1.to_bits(), "row {i} point {p}, x1");
+                assert_eq!(fast[X_DIM * i + 2 * p + 1].to_bits(), x2.to_bits(), "row {i} point {p}, x2");
+            }
+        }
+    }
 
     /// The single-precision factors of the vectorised simulator are the `f64` Cholesky
     /// factors of [`point_moments`]' covariance to a few `f32` ulp, over the prior box
