@@ -387,13 +387,7 @@ pub(crate) mod tests {
             // The same ψ turned by q right angles, with libm's cos and sin.
             let t = f64::from_bits(ONE_BITS | ((w >> 10) & MANTISSA)) - 1.0;
             let psi = (t - 0.5) * FRAC_PI_2;
-            let (cr, sr) = (psi.cos(), psi.sin());
-            let (ce, se) = match w >> 62 {
-                0 => (cr, sr),
-                1 => (-sr, cr),
-                2 => (-cr, -sr),
-                _ => (sr, -cr),
-            };
+            let (ce, se) = turned(psi, w >> 62);
             assert!(
                 (c - ce).abs() <= 2.3e-16 && (s - se).abs() <= 2.3e-16,
                 "{w:#x}: ({c}, {s}) vs ({ce}, {se})"
@@ -421,6 +415,18 @@ pub(crate) mod tests {
         lanes.fill_standard_normal(&mut z);
         z.truncate(n);
         assert_normal_with_uncorrelated_pairs(&z, NORMAL_BLOCK);
+    }
+
+    /// (cos ψ, sin ψ) with libm, turned by `q` right angles: the exact value of a
+    /// direction drawn with quadrant `q` and in-quadrant angle ψ.
+    pub(crate) fn turned(psi: f64, q: u64) -> (f64, f64) {
+        let (c, s) = (psi.cos(), psi.sin());
+        match q {
+            0 => (c, s),
+            1 => (-s, c),
+            2 => (-c, -s),
+            _ => (s, -c),
+        }
     }
 
     /// `z` passes a Kolmogorov–Smirnov test against N(0, 1) (α = 0.001), and the

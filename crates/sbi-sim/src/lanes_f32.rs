@@ -218,13 +218,7 @@ mod tests {
             let (c, s) = direction(w);
             let t = f32::from_bits(ONE_BITS | ((w >> 7) & MANTISSA)) as f64 - 1.0;
             let psi = (t - 0.5) * std::f64::consts::FRAC_PI_2;
-            let (cr, sr) = (psi.cos(), psi.sin());
-            let (ce, se) = match w >> 30 {
-                0 => (cr, sr),
-                1 => (-sr, cr),
-                2 => (-cr, -sr),
-                _ => (sr, -cr),
-            };
+            let (ce, se) = crate::lanes::tests::turned(psi, u64::from(w >> 30));
             assert!(
                 (c as f64 - ce).abs() <= 2.5e-7 && (s as f64 - se).abs() <= 2.5e-7,
                 "{w:#x}: ({c}, {s}) vs ({ce}, {se})"
