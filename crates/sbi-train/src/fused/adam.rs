@@ -48,7 +48,7 @@ impl Adam {
         for range in tensors {
             let g = &mut grads[range.clone()];
             if let Some(c) = self.clip_norm {
-                let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
+                let norm = sum_of_squares(g).sqrt();
                 let coef = (c / (norm + f32::MIN_POSITIVE)).min(1.0);
                 g.iter_mut().for_each(|v| *v *= coef);
             }
@@ -67,6 +67,39 @@ impl Adam {
                 }
                 p[k] -= delta * lr;
             }
+        }
+    }
+}
+
+/// `Σ g²` in `LANES` interleaved partial sums, added in a fixed order at the end: it
+/// vectorises (one running sum would be a chain of dependent additions, most of the
+/// optimiser's time), and the result is the same on every instruction set.
+fn sum_of_squares(g: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [0f32; LANES];
+    let (chunks, rest) = g.as_chunks::<LANES>();
+    for c in chunks {
+        for j in 0..LANES {
+            acc[j] += c[j] * c[j];
+        }
+    }
+    for (a, v) in acc.iter_mut().zip(rest) {
+        *a += v * v;
+    }
+    acc.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum_of_squares_is_the_sum_of_squares() {
+        for len in [0, 1, 15, 16, 17, 100, 4096] {
+            let g: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+            let want: f64 = g.iter().map(|v| f64::from(*v) * f64::from(*v)).sum();
+            let got = f64::from(sum_of_squares(&g));
+            assert!((got - want).abs() <= 1e-6 * want.max(1.0), "len {len}: {got} vs {want}");
         }
     }
 }

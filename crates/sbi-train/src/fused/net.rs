@@ -5,9 +5,9 @@
 //! layout, `y = x·W + b`), stored in one flat parameter vector (`super::vae::Params`)
 //! at the offsets kept here.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
 use sbi_nn::Activation;
+
+use super::gemm::{self, Start};
 
 /// One linear layer: offsets of its weight `[d_in, d_out]` and bias `[d_out]`
 /// in the flat parameter vector.
@@ -57,7 +57,7 @@ pub(crate) struct NetCache {
 }
 
 /// `(softplus(x), σ(x))` from one exponential.
-#[inline]
+#[inline(always)]
 pub(crate) fn softplus_sigmoid(x: f32) -> (f32, f32) {
     let e = (-x.abs()).exp();
     let r = 1.0 / (1.0 + e);
@@ -68,48 +68,38 @@ pub(crate) fn softplus_sigmoid(x: f32) -> (f32, f32) {
 }
 
 /// `1 / (1 + e^-x)`.
-#[inline]
+#[inline(always)]
 pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
 /// Sizes a buffer to `len`; its old values are kept (every caller overwrites
 /// all of them), so a reused buffer costs no zeroing.
+#[inline(always)]
 pub(super) fn resize(v: &mut Vec<f32>, len: usize) {
     if v.len() != len {
         v.resize(len, 0.0);
     }
 }
 
-/// `c = a·b (+ c if accumulate)` for `a: [m, k]`, `b: [k, n]` (possibly transposed
-/// views) and row-major `c: [m, n]`, by `matrixmultiply` through ndarray.
-fn matmul(a: ArrayView2<f32>, b: ArrayView2<f32>, c: &mut [f32], accumulate: bool) {
-    let (m, n) = (a.nrows(), b.ncols());
-    let mut c = ArrayViewMut2::from_shape((m, n), c).expect("output shape");
-    general_mat_mul(1.0, &a, &b, if accumulate { 1.0 } else { 0.0 }, &mut c);
-}
-
-fn view(s: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((rows, cols), s).expect("matrix shape")
-}
-
 impl Dense {
     /// `y[n, d_out] = x[n, d_in]·W + b`.
+    #[inline(always)]
     fn forward(&self, params: &[f32], x: &[f32], n: usize, y: &mut Vec<f32>) {
         resize(y, n * self.d_out);
         let bias = &params[self.b..self.b + self.d_out];
-        for row in y.chunks_exact_mut(self.d_out) {
-            row.copy_from_slice(bias);
-        }
-        let w = view(&params[self.w..self.w + self.d_in * self.d_out], self.d_in, self.d_out);
-        matmul(view(x, n, self.d_in), w, y, true);
+        let w = &params[self.w..self.w + self.d_in * self.d_out];
+        gemm::ab(x, w, y, [n, self.d_in, self.d_out], Start::Row(bias));
     }
 
     /// Accumulates `dW += xᵀ·g`, `db += Σ_rows g` into `grads` and, when
-    /// `g_x` is given, writes `g_x = g·Wᵀ` (`[n, d_in]`).
+    /// `g_x` is given, writes `g_x = g·Wᵀ` (`[n, d_in]`); `params_t` holds the
+    /// weights transposed ([`HostNet::transpose_weights`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn backward(
         &self,
-        params: &[f32],
+        params_t: &[f32],
         x: &[f32],
         g: &[f32],
         n: usize,
@@ -118,7 +108,7 @@ impl Dense {
     ) {
         let (d_in, d_out) = (self.d_in, self.d_out);
         let gw = &mut grads[self.w..self.w + d_in * d_out];
-        matmul(view(x, n, d_in).t(), view(g, n, d_out), gw, true);
+        gemm::atb(x, g, gw, [d_in, n, d_out], true);
         let gb = &mut grads[self.b..self.b + d_out];
         for row in g.chunks_exact(d_out) {
             let row = &row[..d_out];
@@ -128,14 +118,31 @@ impl Dense {
         }
         if let Some(g_x) = g_x {
             resize(g_x, n * d_in);
-            let w = view(&params[self.w..self.w + d_in * d_out], d_in, d_out);
-            matmul(view(g, n, d_out), w.t(), g_x, false);
+            let wt = &params_t[self.w..self.w + d_in * d_out];
+            gemm::ab(g, wt, g_x, [n, d_out, d_in], Start::Zero);
         }
     }
 }
 
 impl HostNet {
+    /// Writes the transpose `[d_out, d_in]` of each weight matrix of this network
+    /// into `params_t` at the matrix's offset (`params_t` is laid out as `params`;
+    /// biases are not copied), for the backward passes.
+    pub fn transpose_weights(&self, params: &[f32], params_t: &mut [f32]) {
+        for layer in self.layers.iter().chain([&self.head]) {
+            let (d_in, d_out) = (layer.d_in, layer.d_out);
+            let w = &params[layer.w..layer.w + d_in * d_out];
+            let wt = &mut params_t[layer.w..layer.w + d_in * d_out];
+            for (i, row) in w.chunks_exact(d_out).enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    wt[j * d_in + i] = *v;
+                }
+            }
+        }
+    }
+
     /// Input width.
+    #[inline(always)]
     pub fn d_input(&self) -> usize {
         self.layers.first().map_or(self.head.d_in, |l| l.d_in)
     }
@@ -143,6 +150,7 @@ impl HostNet {
     /// Forward pass over `n` rows whose input `[n, d_input]` the caller has
     /// written into `cache.hs[0]` (see [`HostNet::input`]). Fills the means,
     /// the clamped log-variances and everything the backward pass needs.
+    #[inline(always)]
     pub fn forward(&self, params: &[f32], cache: &mut NetCache, n: usize) {
         let n_layers = self.layers.len();
         cache.n = n;
@@ -188,6 +196,7 @@ impl HostNet {
     }
 
     /// The input buffer of the next forward pass, sized `[n, d_input]`.
+    #[inline(always)]
     pub fn input<'a>(&self, cache: &'a mut NetCache, n: usize) -> &'a mut Vec<f32> {
         if cache.hs.is_empty() {
             cache.hs.push(Vec::new());
@@ -202,9 +211,11 @@ impl HostNet {
     /// (`[n, d]`, gradients with respect to the means and clamped
     /// log-variances). When `g_input` is given it receives the gradient with
     /// respect to the network input, `[n, d_input]`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
-        params: &[f32],
+        params_t: &[f32],
         cache: &mut NetCache,
         g_mean: &[f32],
         g_log_var: &[f32],
@@ -226,7 +237,7 @@ impl HostNet {
         let mut g_prev = std::mem::take(&mut cache.g_prev);
         let mut g_pre = std::mem::take(&mut cache.g_pre);
         let head_gx = n_layers > 0 || want_input;
-        self.head.backward(params, &cache.hs[n_layers], &g_out, n, grads, head_gx.then_some(&mut g_h));
+        self.head.backward(params_t, &cache.hs[n_layers], &g_out, n, grads, head_gx.then_some(&mut g_h));
         for l in (0..n_layers).rev() {
             let layer = &self.layers[l];
             let pre = &cache.pre[l];
@@ -255,13 +266,13 @@ impl HostNet {
                 }
             }
             if l > 0 || want_input {
-                layer.backward(params, &cache.hs[l], &g_pre, n, grads, Some(&mut g_prev));
+                layer.backward(params_t, &cache.hs[l], &g_pre, n, grads, Some(&mut g_prev));
                 if self.residual[l] {
                     g_prev.iter_mut().zip(g_h.iter()).for_each(|(a, b)| *a += b);
                 }
                 std::mem::swap(&mut g_h, &mut g_prev);
             } else {
-                layer.backward(params, &cache.hs[l], &g_pre, n, grads, None);
+                layer.backward(params_t, &cache.hs[l], &g_pre, n, grads, None);
             }
         }
         if let Some(g_input) = g_input {

@@ -11,7 +11,8 @@ use sbi_nn::burn::tensor::{Device, Tensor};
 use sbi_nn::{Activation, CpVaeConfig, DeviceChoice, GaussianMlp, NetConfig, UpVaeConfig, standard_normal};
 
 use super::adam::Adam;
-use super::fit::batch_loss;
+use super::fit::{Shards, batch_loss, serve_job, shard_loss};
+use super::helper::{Exchange, Helper};
 use super::vae::{HostVae, Shard};
 
 fn device() -> Device {
@@ -92,6 +93,7 @@ fn cp_vae_losses_and_gradients_match_burn_autodiff() {
             let host = HostVae::from_cp(&model).unwrap();
             let mut shard = Shard::default();
             shard.grads = vec![0.0; host.params.values.len()];
+            host.transpose_weights(&host.params.values, &mut shard);
             let mut loss = vec![0.0; n];
             host.loss(
                 &host.params.values,
@@ -139,6 +141,7 @@ fn up_vae_losses_and_gradients_match_burn_autodiff() {
             let host = HostVae::from_up(&model).unwrap();
             let mut shard = Shard::default();
             shard.grads = vec![0.0; host.params.values.len()];
+            host.transpose_weights(&host.params.values, &mut shard);
             let mut loss = vec![0.0; n];
             host.loss(&host.params.values, &th, &xh, &eh, 1.3, Some(1.0 / n as f32), &mut shard, &mut loss);
             let what = format!("up-vae {hidden:?} {act:?} residual {residual} x_weight {x_weight}");
@@ -181,15 +184,46 @@ fn two_shards_give_the_one_shard_sums() {
     let model = CpVaeConfig::new(dt, dx).with_latent_dim(dz).init(&dev).unwrap();
     let host = HostVae::from_cp(&model).unwrap();
     let [(th, _), (xh, _), (eh, _)] = inputs(n, dt, dx, dz, &dev);
-    let mut two: Vec<Shard> = (0..2).map(|_| Shard::default()).collect();
-    let mut loss2 = vec![0.0; n];
-    batch_loss(&host, &host.params.values, &th, &xh, &eh, 1.0, Some(1.0 / n as f32), &mut two, &mut loss2);
+    let p = &host.params.values;
+    let scale = Some(1.0 / n as f32);
+    // One pass over all rows.
     let mut one = Shard::default();
-    one.grads = vec![0.0; host.params.values.len()];
+    one.grads = vec![0.0; p.len()];
+    host.transpose_weights(p, &mut one);
     let mut loss1 = vec![0.0; n];
-    host.loss(&host.params.values, &th, &xh, &eh, 1.0, Some(1.0 / n as f32), &mut one, &mut loss1);
+    host.loss(p, &th, &xh, &eh, 1.0, scale, &mut one, &mut loss1);
+    // The same rows in passes of `MICRO_ROWS`: the same bits.
+    let mut micro = Shard::default();
+    let mut loss_micro = vec![0.0; n];
+    shard_loss(&host, p, &th, &xh, &eh, 1.0, scale, &mut micro, &mut loss_micro);
+    assert_eq!(loss_micro, loss1);
+    assert_eq!(micro.grads, one.grads, "passes of MICRO_ROWS rows sum the gradients in the same order");
+    // Two shards, one after the other.
+    let mut seq = Shards::new(None);
+    let mut loss2 = vec![0.0; n];
+    batch_loss(&host, p, &th, &xh, &eh, 1.0, scale, &mut seq, &mut loss2);
     assert_eq!(loss1, loss2, "per-pair losses do not depend on the shards");
-    assert_close("grads", &two[0].grads, &one.grads, 1e-6, 1e-5);
+    assert_close("grads", &seq.first.grads, &one.grads, 1e-6, 1e-5);
+    // Two shards, the second on a helper thread, twice (buffers reused): the same bits.
+    let exchange = Exchange::new();
+    let main = std::thread::current();
+    std::thread::scope(|s| {
+        let t = s.spawn(|| {
+            let mut shard = Shard::default();
+            exchange.serve(main, |job| serve_job(&host, &mut shard, job));
+        });
+        let mut par = Shards::new(Some(Helper::new(&exchange, t.thread().clone())));
+        for _ in 0..2 {
+            let mut loss3 = vec![0.0; n];
+            batch_loss(&host, p, &th, &xh, &eh, 1.0, scale, &mut par, &mut loss3);
+            assert_eq!(loss3, loss2);
+            assert_eq!(par.first.grads, seq.first.grads);
+        }
+        // Validation batches (no gradients) through the same helper.
+        let mut loss4 = vec![0.0; n];
+        batch_loss(&host, p, &th, &xh, &eh, 1.0, None, &mut par, &mut loss4);
+        assert_eq!(loss4, loss2);
+    });
 }
 
 /// Three steps of Burn's optimiser on a linear layer against the host optimiser

@@ -118,6 +118,8 @@ pub(crate) struct Shard {
     caches: [NetCache; 3],
     /// Parameter gradients (same layout as [`Params::values`]).
     pub grads: Vec<f32>,
+    /// The weights transposed, laid out as the parameters ([`HostVae::transpose_weights`]).
+    pub params_t: Vec<f32>,
     g_mean: Vec<f32>,
     g_lv: Vec<f32>,
     g_mean2: Vec<f32>,
@@ -128,6 +130,7 @@ pub(crate) struct Shard {
 }
 
 /// Writes the rows `[a_i, b_i]` into `out` (`a: [n, da]`, `b: [n, db]`).
+#[inline(always)]
 fn concat_rows(a: &[f32], da: usize, b: &[f32], db: usize, out: &mut [f32]) {
     for ((o, ra), rb) in out.chunks_exact_mut(da + db).zip(a.chunks_exact(da)).zip(b.chunks_exact(db)) {
         o[..da].copy_from_slice(ra);
@@ -139,6 +142,7 @@ fn concat_rows(a: &[f32], da: usize, b: &[f32], db: usize, out: &mut [f32]) {
 /// summed per row into `loss` (weighted by `w`), and its gradients (times `scale·w`)
 /// with respect to the mean and log-variance.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn gaussian_nll(
     target: &[f32],
     mean: &[f32],
@@ -193,6 +197,15 @@ impl HostVae {
         nets.map(|net| net_with(net, hosts.next().expect("three networks"), values, device))
     }
 
+    /// Fills `shard.params_t` with the transposed weights of `params`, which
+    /// [`HostVae::loss`] needs for its gradients.
+    pub fn transpose_weights(&self, params: &[f32], shard: &mut Shard) {
+        resize(&mut shard.params_t, params.len());
+        for net in &self.nets {
+            net.transpose_weights(params, &mut shard.params_t);
+        }
+    }
+
     /// Reads a CP-VAE's weights.
     pub fn from_cp(m: &CpVae) -> Result<Self, TrainError> {
         let nets = [&m.encoder, &m.prior, &m.decoder];
@@ -224,8 +237,10 @@ impl HostVae {
     /// CP-VAE `nll_θ + w·KL(q ‖ p_ψ)`, UP-VAE `nll_θ + λ·nll_x + w·KL(q ‖ N(0, I))`
     /// (the losses of `sbi_nn::CpVae::loss_terms` / `UpVae::loss_terms`).
     /// With `grad_scale = Some(s)`, also accumulates `s ×` the gradient of their
-    /// sum into `shard.grads` (which must be zeroed and sized by the caller).
+    /// sum into `shard.grads` (which must be zeroed and sized by the caller, and
+    /// `shard.params_t` filled by [`HostVae::transpose_weights`]).
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub fn loss(
         &self,
         params: &[f32],
@@ -241,7 +256,7 @@ impl HostVae {
         let (dt, dx, dz) = (self.d_theta, self.d_x, self.dz);
         let s = grad_scale.unwrap_or(0.0);
         let backward = grad_scale.is_some();
-        let Shard { caches, grads, g_mean, g_lv, g_mean2, g_lv2, g_in, g_in2, z } = shard;
+        let Shard { caches, grads, params_t, g_mean, g_lv, g_mean2, g_lv2, g_in, g_in2, z } = shard;
         let [c_enc, c_b, c_c] = caches;
         // Encoder q_φ(z | θ, x) and the reparameterised z = μ + σ ε.
         let enc = &self.nets[0];
@@ -266,7 +281,7 @@ impl HostVae {
             backward.then_some((&mut *g_mean, &mut *g_lv)),
         );
         if backward {
-            dec.backward(params, c_c, g_mean, g_lv, grads, Some(g_in));
+            dec.backward(params_t, c_c, g_mean, g_lv, grads, Some(g_in));
         }
         // g_in: [n, dz + dx], its first dz columns are dL/dz from the θ decoder.
         match self.kind {
@@ -303,8 +318,8 @@ impl HostVae {
                     loss[i] += f64::from(kl_weight) * 0.5 * row;
                 }
                 if backward {
-                    prior.backward(params, c_b, g_mean2, g_lv2, grads, None);
-                    enc.backward(params, c_enc, g_mean, g_lv, grads, None);
+                    prior.backward(params_t, c_b, g_mean2, g_lv2, grads, None);
+                    enc.backward(params_t, c_enc, g_mean, g_lv, grads, None);
                 }
             }
             Kind::Up { x_weight } => {
@@ -324,7 +339,7 @@ impl HostVae {
                         backward.then_some((&mut *g_mean2, &mut *g_lv2)),
                     );
                     if backward {
-                        xdec.backward(params, c_b, g_mean2, g_lv2, grads, Some(g_in2));
+                        xdec.backward(params_t, c_b, g_mean2, g_lv2, grads, Some(g_in2));
                     }
                 }
                 if backward {
@@ -352,7 +367,7 @@ impl HostVae {
                     loss[i] += f64::from(kl_weight) * 0.5 * row;
                 }
                 if backward {
-                    enc.backward(params, c_enc, g_mean, g_lv, grads, None);
+                    enc.backward(params_t, c_enc, g_mean, g_lv, grads, None);
                 }
             }
         }
