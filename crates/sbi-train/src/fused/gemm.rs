@@ -15,8 +15,12 @@
 
 /// Rows of a register tile.
 const MR: usize = 4;
-/// Columns of a full register tile (two AVX2 vectors).
+/// Columns of a full register tile with 256-bit vectors (two AVX2 vectors): 8 sums
+/// in flight, enough to keep two FMA units busy through their latency.
 const NR: usize = 16;
+/// Columns of a full register tile with 512-bit vectors (two AVX-512 vectors; with
+/// [`NR`] columns a tile would hold only four vectors of sums).
+const NR_WIDE: usize = 32;
 /// Rows of `a` and `b` per panel in [`atb`].
 const K_PANEL: usize = 64;
 
@@ -37,7 +41,7 @@ pub(super) fn ab(a: &[f32], b: &[f32], c: &mut [f32], [m, k, n]: [usize; 3], sta
     if let Start::Row(r) = start {
         assert!(r.len() >= n, "gemm: start row too short");
     }
-    pulp::Arch::new().dispatch(Product { a, b, c, dims: [m, k, n], start, transposed: false });
+    pulp::Arch::new().dispatch(Product { a, b, c, dims: [m, k, n], start, transposed: false, wide: None });
 }
 
 /// `c[m, n] = aᵀ·b` (or `c += aᵀ·b` when `accumulate`) for row-major `a: [k, m]`,
@@ -45,7 +49,7 @@ pub(super) fn ab(a: &[f32], b: &[f32], c: &mut [f32], [m, k, n]: [usize; 3], sta
 pub(super) fn atb(a: &[f32], b: &[f32], c: &mut [f32], [m, k, n]: [usize; 3], accumulate: bool) {
     assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n, "gemm: operand too short");
     let start = if accumulate { Start::C } else { Start::Zero };
-    pulp::Arch::new().dispatch(Product { a, b, c, dims: [m, k, n], start, transposed: true });
+    pulp::Arch::new().dispatch(Product { a, b, c, dims: [m, k, n], start, transposed: true, wide: None });
 }
 
 /// One product for [`pulp::Arch::dispatch`] (a struct, not a closure: pulp compiles
@@ -58,6 +62,9 @@ struct Product<'a> {
     start: Start<'a>,
     /// `a` is `[k, m]` (for [`atb`]), else `[m, k]`.
     transposed: bool,
+    /// Tiles of [`NR_WIDE`] columns (`true`) or [`NR`]; `None`: [`NR_WIDE`] when the
+    /// vectors are 512 bits wide. The tests set it, to cover both on any CPU.
+    wide: Option<bool>,
 }
 
 impl pulp::WithSimd for Product<'_> {
@@ -65,7 +72,16 @@ impl pulp::WithSimd for Product<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let Product { a, b, c, dims: [m, k, n], start, transposed } = self;
+        let wide = self.wide.unwrap_or(size_of::<S::f32s>() >= 64);
+        if wide { self.run::<NR_WIDE>() } else { self.run::<NR>() }
+    }
+}
+
+impl Product<'_> {
+    /// The product in tiles of up to `W` columns (inlined into the dispatched code).
+    #[inline(always)]
+    fn run<const W: usize>(self) {
+        let Product { a, b, c, dims: [m, k, n], start, transposed, .. } = self;
         if k == 0 {
             match start {
                 Start::Zero => c[..m * n].fill(0.0),
@@ -88,11 +104,11 @@ impl pulp::WithSimd for Product<'_> {
                 while i0 + MR <= m {
                     let lhs =
                         |kk: usize| -> [f32; MR] { a[kk * m + i0..kk * m + i0 + MR].try_into().unwrap() };
-                    row_tiles::<MR>(kp, lhs, b, n, c, i0, acc);
+                    row_tiles::<MR, W>(kp, lhs, b, n, c, i0, acc);
                     i0 += MR;
                 }
                 while i0 < m {
-                    row_tiles::<1>(kp, |kk| [a[kk * m + i0]], b, n, c, i0, acc);
+                    row_tiles::<1, W>(kp, |kk| [a[kk * m + i0]], b, n, c, i0, acc);
                     i0 += 1;
                 }
                 k0 += kp;
@@ -101,12 +117,12 @@ impl pulp::WithSimd for Product<'_> {
             let mut i0 = 0;
             while i0 + MR <= m {
                 let rows: [&[f32]; MR] = std::array::from_fn(|r| &a[(i0 + r) * k..(i0 + r + 1) * k]);
-                row_tiles::<MR>(k, |kk| std::array::from_fn(|r| rows[r][kk]), b, n, c, i0, start);
+                row_tiles::<MR, W>(k, |kk| std::array::from_fn(|r| rows[r][kk]), b, n, c, i0, start);
                 i0 += MR;
             }
             while i0 < m {
                 let row = &a[i0 * k..(i0 + 1) * k];
-                row_tiles::<1>(k, |kk| [row[kk]], b, n, c, i0, start);
+                row_tiles::<1, W>(k, |kk| [row[kk]], b, n, c, i0, start);
                 i0 += 1;
             }
         }
@@ -114,9 +130,9 @@ impl pulp::WithSimd for Product<'_> {
 }
 
 /// Rows `i0..i0 + R` of `c` (`[.., n]`), whose left-hand values at step `kk` are
-/// `lhs(kk)`: tiles of `NR`, then 8, 4 and 1 columns.
+/// `lhs(kk)`: tiles of `W`, then 16 (when `W` is wider), 8, 4 and 1 columns.
 #[inline(always)]
-fn row_tiles<const R: usize>(
+fn row_tiles<const R: usize, const W: usize>(
     k: usize,
     lhs: impl Fn(usize) -> [f32; R] + Copy,
     b: &[f32],
@@ -126,9 +142,13 @@ fn row_tiles<const R: usize>(
     start: Start,
 ) {
     let mut j0 = 0;
-    while j0 + NR <= n {
-        tile::<R, NR>(k, lhs, b, n, c, i0, j0, start);
-        j0 += NR;
+    while j0 + W <= n {
+        tile::<R, W>(k, lhs, b, n, c, i0, j0, start);
+        j0 += W;
+    }
+    while W > 16 && j0 + 16 <= n {
+        tile::<R, 16>(k, lhs, b, n, c, i0, j0, start);
+        j0 += 16;
     }
     while j0 + 8 <= n {
         tile::<R, 8>(k, lhs, b, n, c, i0, j0, start);
@@ -197,31 +217,58 @@ mod tests {
         (0..len).map(|_| rng.random_range(-2.0f32..2.0)).collect()
     }
 
-    /// Every shape class (full tiles, each column remainder, row remainders, k = 1,
-    /// several panels of `atb`), both layouts, each way to start the sums, against
-    /// an `f64` triple loop:
-    /// within `2 k` ulp-sized steps of the sum of absolute products (each of the `k`
-    /// fused steps rounds once).
+    /// `ab` (`transposed = false`) or `atb` with the tile width set.
+    fn product(
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        dims: [usize; 3],
+        start: Start,
+        transposed: bool,
+        wide: bool,
+    ) {
+        pulp::Arch::new().dispatch(Product { a, b, c, dims, start, transposed, wide: Some(wide) });
+    }
+
+    /// Every shape class (full tiles of both widths, each column remainder, row
+    /// remainders, k = 1, several panels of `atb`), both layouts, both tile widths,
+    /// each way to start the sums, against an `f64` triple loop: within `2 k`
+    /// ulp-sized steps of the sum of absolute products (each of the `k` fused steps
+    /// rounds once). The layouts, the widths and the public functions (the width
+    /// this CPU gets) agree bit for bit.
     #[test]
     fn products_match_a_triple_loop() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for m in [1, 3, 4, 5, 9, 64] {
             for k in [1, 2, 7, 64, 65, 150] {
-                for n in [1, 3, 4, 8, 13, 16, 17, 37, 64] {
+                for n in [1, 3, 4, 8, 13, 16, 17, 33, 37, 48, 64] {
                     let (a, b, c0) =
                         (random(&mut rng, m * k), random(&mut rng, k * n), random(&mut rng, m * n));
                     // aᵀ for `atb`: [k, m].
                     let at: Vec<f32> = (0..k * m).map(|t| a[(t % m) * k + t / m]).collect();
                     let bias = random(&mut rng, n);
                     for start in [Start::Zero, Start::C, Start::Row(&bias)] {
-                        let mut got_ab = c0.clone();
-                        ab(&a, &b, &mut got_ab, [m, k, n], start);
                         // `atb` starts from zero or from `c`; from a row through `c`.
-                        let mut got_atb = c0.clone();
+                        let mut c_atb = c0.clone();
                         if let Start::Row(r) = start {
-                            got_atb.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(r));
+                            c_atb.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(r));
                         }
-                        atb(&at, &b, &mut got_atb, [m, k, n], !matches!(start, Start::Zero));
+                        let atb_start = if matches!(start, Start::Zero) { Start::Zero } else { Start::C };
+                        let mut got = Vec::new();
+                        for wide in [false, true] {
+                            let mut c = c0.clone();
+                            product(&a, &b, &mut c, [m, k, n], start, false, wide);
+                            got.push((format!("ab wide={wide}"), c));
+                            let mut c = c_atb.clone();
+                            product(&at, &b, &mut c, [m, k, n], atb_start, true, wide);
+                            got.push((format!("atb wide={wide}"), c));
+                        }
+                        let mut c = c0.clone();
+                        ab(&a, &b, &mut c, [m, k, n], start);
+                        got.push(("ab".into(), c));
+                        let mut c = c_atb.clone();
+                        atb(&at, &b, &mut c, [m, k, n], !matches!(start, Start::Zero));
+                        got.push(("atb".into(), c));
                         for i in 0..m {
                             for j in 0..n {
                                 let mut want = match start {
@@ -236,15 +283,21 @@ mod tests {
                                     scale += p.abs();
                                 }
                                 let tol = 2.0 * (k as f64 + 1.0) * f32::EPSILON as f64 * scale;
-                                for (what, got) in [("ab", &got_ab), ("atb", &got_atb)] {
-                                    let g = got[i * n + j] as f64;
+                                let first = got[0].1[i * n + j];
+                                for (what, got) in &got {
+                                    let g = got[i * n + j];
                                     assert!(
-                                        (g - want).abs() <= tol,
+                                        (g as f64 - want).abs() <= tol,
                                         "{what} m={m} k={k} n={n} {start:?} [{i},{j}]: {g} vs {want}"
                                     );
+                                    // One fused chain in increasing k whatever the layout
+                                    // or the tiles.
+                                    assert_eq!(
+                                        g.to_bits(),
+                                        first.to_bits(),
+                                        "{what} m={m} k={k} n={n} [{i},{j}]"
+                                    );
                                 }
-                                // One fused chain in increasing k: both layouts agree exactly.
-                                assert_eq!(got_ab[i * n + j].to_bits(), got_atb[i * n + j].to_bits());
                             }
                         }
                     }
