@@ -114,11 +114,12 @@ mod tests {
     fn moments_that_would_be_subnormal_become_zero() {
         // A gradient once, then zeros: m = 0.1·g·0.9^(t−1) turns subnormal.
         let mut adam = Adam::new(2, 1e-8, 0.0, false, None);
-        let (mut p, tensors) = (vec![1.0f32, 1.0], [0..2]);
-        adam.step(&mut p, &mut vec![1e-3, 1.0], &tensors, 1e-3);
+        let mut p = [1.0f32, 1.0];
+        let tensors = std::slice::from_ref(&(0..2));
+        adam.step(&mut p, &mut [1e-3, 1.0], tensors, 1e-3);
         let mut last_m = adam.m.clone();
         for t in 2..2000 {
-            adam.step(&mut p, &mut vec![0.0, 0.0], &tensors, 1e-3);
+            adam.step(&mut p, &mut [0.0, 0.0], tensors, 1e-3);
             for (k, (m, before)) in adam.m.iter().zip(&last_m).enumerate() {
                 assert!(
                     !m.is_subnormal() && !adam.v[k].is_subnormal(),
