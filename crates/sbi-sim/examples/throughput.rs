@@ -44,15 +44,19 @@ fn main() {
             times.push(t.elapsed().as_secs_f64());
             std::hint::black_box(x);
         }
-        let best = times.iter().copied().fold(f64::INFINITY, f64::min);
         let mean = times.iter().sum::<f64>() / times.len() as f64;
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize] * 1e6;
         println!(
-            "  {name:26} best {:>9.1} µs {:>14.0} sims/s   mean {:>9.1} µs {:>14.0} sims/s   ({} calls)",
-            best * 1e6,
-            num as f64 / best,
+            "  {name:26} best {:>9.1} µs {:>14.0} sims/s   mean {:>9.1} µs {:>14.0} sims/s   ({} calls; median {:.1} µs, 90 % {:.1} µs, 99 % {:.1} µs)",
+            times[0] * 1e6,
+            num as f64 / times[0],
             mean * 1e6,
             num as f64 / mean,
-            times.len()
+            times.len(),
+            at(0.5),
+            at(0.9),
+            at(0.99),
         );
     }
 }

@@ -31,10 +31,13 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMu
 use rand::RngCore;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod error;
+mod linger;
 pub use error::SimError;
+pub use linger::LINGER;
 
 pub mod data;
 pub mod distributions;
@@ -137,10 +140,15 @@ pub trait Simulator: Send + Sync {
     /// pool simulates too instead of sleeping until the pool's workers wake up (which
     /// took a fifth of a 10,000-row two_moons call). The caller simulates the first
     /// chunk alone and timed; helpers are started only when the rest would take it
-    /// longer than [`HELPER_THRESHOLD`], since waking a sleeping worker can cost more
-    /// than a short call itself (measured on a 2-vCPU VM: a 10,000-row two_moons call
-    /// took 35 µs on one thread and 25–190 µs on average with a helper). Neither
-    /// choice changes the output.
+    /// longer than [`HELPER_THRESHOLD`] (from inside the pool) or [`LINGER_THRESHOLD`]
+    /// (from outside it), since waking a sleeping worker can cost more than a short call
+    /// itself (measured on a 2-vCPU VM: a 10,000-row two_moons call took 35 µs on one
+    /// thread and 25–190 µs on average with a helper woken for it). After a call from
+    /// outside the pool that used helpers, one job per helper keeps a worker waiting for
+    /// [`LINGER`]; a call that finds one waiting shares out its chunks at once, without
+    /// the timed first chunk (back-to-back calls, as in a training-data loop or a
+    /// throughput benchmark, then use both cores of a 2-core machine). Neither choice
+    /// changes the output.
     fn simulate(&self, theta: ArrayView2<f64>, rng: &mut dyn RngCore) -> Result<Array2<f64>, SimError> {
         check_theta(theta, self.theta_dim())?;
         let base = rng.next_u64();
@@ -151,22 +159,33 @@ pub trait Simulator: Send + Sync {
             .zip(x.axis_chunks_iter_mut(Axis(0), rows))
             .enumerate()
             .collect();
-        let start = Instant::now();
-        if let Some((c, (th, out))) = chunks.pop() {
-            self.simulate_chunk(th, &mut row_rng(base, c as u64), out);
-        }
-        let projected = start.elapsed().saturating_mul(chunks.len() as u32);
+        // A caller outside the pool cannot run the helpers' jobs itself; it waits for a
+        // worker, which may be asleep. After a call that used helpers, they stay waiting
+        // for a while (see `linger`); while they do, the chunks are shared out at once.
+        let outside = rayon::current_thread_index().is_none();
+        let share = |left: usize| rayon::current_num_threads().min(left).saturating_sub(1);
+        let mut helpers = if outside && linger::SIMULATE.running() { share(chunks.len()) } else { 0 };
         #[cfg(test)]
-        let projected = if tests::FORCE_HELPERS.load(std::sync::atomic::Ordering::Relaxed) {
-            Duration::MAX
-        } else {
-            projected
-        };
-        let helpers = if projected > HELPER_THRESHOLD {
-            rayon::current_num_threads().min(chunks.len()).saturating_sub(1)
-        } else {
-            0
-        };
+        if helpers > 0 {
+            tests::WARM_CALLS.fetch_add(1, Ordering::Relaxed);
+        }
+        if helpers == 0 {
+            let start = Instant::now();
+            if let Some((c, (th, out))) = chunks.pop() {
+                self.simulate_chunk(th, &mut row_rng(base, c as u64), out);
+            }
+            let projected = start.elapsed().saturating_mul(chunks.len() as u32);
+            #[cfg(test)]
+            let projected = if tests::FORCE_HELPERS.load(std::sync::atomic::Ordering::Relaxed) {
+                Duration::MAX
+            } else {
+                projected
+            };
+            let threshold = if outside { LINGER_THRESHOLD } else { HELPER_THRESHOLD };
+            if projected > threshold {
+                helpers = share(chunks.len());
+            }
+        }
         let queue = std::sync::Mutex::new(chunks);
         let work = || {
             loop {
@@ -179,12 +198,26 @@ pub trait Simulator: Send + Sync {
         if helpers == 0 {
             work();
         } else {
+            let busy = AtomicUsize::new(0);
             rayon::in_place_scope(|s| {
                 for _ in 0..helpers {
-                    s.spawn(|_| work());
+                    s.spawn(|_| {
+                        busy.fetch_add(1, Ordering::AcqRel);
+                        work();
+                        busy.fetch_sub(1, Ordering::AcqRel);
+                    });
                 }
                 work();
+                // Helpers still on their last chunk are waited for here, yielding, so that
+                // the scope's own wait (a sleep, for a caller outside the pool) is not
+                // entered just before they finish.
+                while outside && busy.load(Ordering::Acquire) > 0 {
+                    std::thread::yield_now();
+                }
             });
+            if outside {
+                linger::SIMULATE.linger(helpers);
+            }
         }
         Ok(x)
     }
@@ -193,6 +226,11 @@ pub trait Simulator: Send + Sync {
 /// Projected single-thread time of the rest of a [`Simulator::simulate`] call above
 /// which helpers on rayon's pool are started (100 µs).
 pub const HELPER_THRESHOLD: Duration = Duration::from_micros(100);
+
+/// Projected single-thread time of the rest of a [`Simulator::simulate`] call from
+/// outside rayon's pool above which helpers are started and then kept waiting for the
+/// next call (10 µs; see [`HELPER_THRESHOLD`] and the `linger` module).
+pub const LINGER_THRESHOLD: Duration = Duration::from_micros(10);
 
 /// Default rows per generator in batched simulation: rows `[c·SIM_CHUNK, (c+1)·SIM_CHUNK)`
 /// are simulated in order with the generator `row_rng(base, c)`. The chunking is
@@ -396,6 +434,10 @@ pub(crate) mod tests {
     /// depend on it).
     pub(crate) static FORCE_HELPERS: AtomicBool = AtomicBool::new(false);
 
+    /// Calls of [`Simulator::simulate`] that found a lingering worker and shared out
+    /// their chunks at once.
+    pub(crate) static WARM_CALLS: AtomicUsize = AtomicUsize::new(0);
+
     fn bits(x: &Array2<f64>) -> Vec<u64> {
         x.iter().map(|v| v.to_bits()).collect()
     }
@@ -440,6 +482,39 @@ pub(crate) mod tests {
             fortran.assign(&theta);
             let c = sim.simulate(fortran.view(), &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
             assert_eq!(bits(&a), bits(&c), "{}: depends on the layout of theta", task.name());
+        }
+    }
+
+    /// Back-to-back calls from outside rayon's pool (the test thread): after a call that
+    /// used a helper, a worker is kept waiting ([`linger`]) and a later call shares out
+    /// its chunks at once, without the timed first chunk. That path is taken within a
+    /// few calls when the pool has two or more threads, and every call gives the bits of
+    /// a one-thread pool.
+    #[test]
+    fn calls_that_find_a_lingering_worker_give_the_same_output() {
+        let task = crate::task_by_name("two_moons").unwrap();
+        let sim = task.simulator();
+        // 50 chunks: the projected rest of the call is far above LINGER_THRESHOLD.
+        let theta = task.prior().sample(50 * VECTOR_CHUNK + 3, &mut ChaCha8Rng::seed_from_u64(5));
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let expected =
+            bits(&one.install(|| sim.simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(6)).unwrap()));
+        let before = WARM_CALLS.load(Ordering::Relaxed);
+        let start = Instant::now();
+        let mut calls = 0;
+        while calls < 5
+            || (start.elapsed() < Duration::from_secs(10) && WARM_CALLS.load(Ordering::Relaxed) == before)
+        {
+            let x = sim.simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(6)).unwrap();
+            assert_eq!(bits(&x), expected, "call {calls} from outside the pool differs");
+            calls += 1;
+        }
+        if rayon::current_num_threads() > 1 {
+            assert!(
+                WARM_CALLS.load(Ordering::Relaxed) > before,
+                "no call found a lingering worker in {calls} calls ({:?})",
+                start.elapsed()
+            );
         }
     }
 
