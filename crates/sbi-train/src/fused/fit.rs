@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 
 use super::adam::Adam;
 use super::helper::{Exchange, Helper, Job};
-use super::vae::{HostVae, Shard};
+use super::vae::{Batch, HostVae, Shard};
 use crate::trainer::{Prepared, STEP_STREAM, Tracker, VALIDATION_CHUNK, VALIDATION_STREAM, prepare};
 use crate::{Dataset, OptimizerKind, Progress, Standardizer, TrainConfig, TrainError, TrainReport};
 
@@ -46,37 +46,21 @@ fn gather(src: &[f32], d: usize, rows: &[usize], out: &mut Vec<f32>) {
     out.extend(rows.iter().flat_map(|&i| src[i * d..(i + 1) * d].iter().copied()));
 }
 
-/// Rows `r` of a row-major matrix `v` with `d` columns.
-fn rows(v: &[f32], d: usize, r: std::ops::Range<usize>) -> &[f32] {
-    &v[r.start * d..r.end * d]
-}
-
-/// Per-pair losses `loss: [n]` of one shard's rows (`theta: [n, d_θ]`, `x`, `eps`
-/// likewise), and with `grad_scale` their gradients in `shard.grads` (zeroed here).
+/// Per-pair losses `loss: [n]` of one shard's `n` rows, and with `batch.grad_scale`
+/// their gradients in `shard.grads` (zeroed here).
 ///
 /// The rows go through the networks `MICRO_ROWS` at a time, so that the activations
 /// stay in cache (a pass over 256 rows at once was about 10 % slower per epoch); the
 /// gradients accumulate row by row in the same order as in one pass
 /// ([`super::gemm`]), so the result is the same to the bit.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn shard_loss(
-    vae: &HostVae,
-    params: &[f32],
-    theta: &[f32],
-    x: &[f32],
-    eps: &[f32],
-    kl_weight: f32,
-    grad_scale: Option<f32>,
-    shard: &mut Shard,
-    loss: &mut [f64],
-) {
-    if grad_scale.is_some() {
+pub(super) fn shard_loss(vae: &HostVae, batch: Batch, shard: &mut Shard, loss: &mut [f64]) {
+    if batch.grad_scale.is_some() {
         shard.grads.clear();
-        shard.grads.resize(params.len(), 0.0);
-        vae.transpose_weights(params, shard);
+        shard.grads.resize(batch.params.len(), 0.0);
+        vae.transpose_weights(batch.params, shard);
     }
     loss.iter_mut().for_each(|l| *l = 0.0);
-    pulp::Arch::new().dispatch(Passes { vae, params, theta, x, eps, kl_weight, grad_scale, shard, loss });
+    pulp::Arch::new().dispatch(Passes { vae, batch, shard, loss });
 }
 
 /// [`shard_loss`]'s passes, compiled for the CPU's vector instructions through
@@ -86,12 +70,7 @@ pub(super) fn shard_loss(
 /// are the platform's libm).
 struct Passes<'a> {
     vae: &'a HostVae,
-    params: &'a [f32],
-    theta: &'a [f32],
-    x: &'a [f32],
-    eps: &'a [f32],
-    kl_weight: f32,
-    grad_scale: Option<f32>,
+    batch: Batch<'a>,
     shard: &'a mut Shard,
     loss: &'a mut [f64],
 }
@@ -101,14 +80,12 @@ impl pulp::WithSimd for Passes<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let Passes { vae, params, theta, x, eps, kl_weight, grad_scale, shard, loss } = self;
-        let (dt, dx, dz) = (vae.d_theta, vae.d_x, vae.dz);
+        let Passes { vae, batch, shard, loss } = self;
         let n = loss.len();
         let mut s = 0;
         while s < n {
             let e = (s + MICRO_ROWS).min(n);
-            let (t, xs, ep) = (rows(theta, dt, s..e), rows(x, dx, s..e), rows(eps, dz, s..e));
-            vae.loss(params, t, xs, ep, kl_weight, grad_scale, shard, &mut loss[s..e]);
+            vae.loss(batch.rows(vae, s..e), shard, &mut loss[s..e]);
             s = e;
         }
     }
@@ -135,32 +112,20 @@ impl<'h> Shards<'h> {
 /// The helper thread's work on a [`Job`]: [`shard_loss`] with its own buffers.
 pub(super) fn serve_job(vae: &HostVae, shard: &mut Shard, job: &mut Job) {
     let Job { params, theta, x, eps, kl_weight, grad_scale, loss, grads } = job;
-    shard_loss(vae, params, theta, x, eps, *kl_weight, *grad_scale, shard, loss);
+    let batch = Batch { params, theta, x, eps, kl_weight: *kl_weight, grad_scale: *grad_scale };
+    shard_loss(vae, batch, shard, loss);
     if grad_scale.is_some() {
         std::mem::swap(grads, &mut shard.grads);
     }
 }
 
-/// Per-pair losses (and, with `grad_scale`, the summed gradients in `shards.first.grads`)
-/// of `b` rows, computed shard by shard (in parallel when there is a helper).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn batch_loss(
-    vae: &HostVae,
-    params: &[f32],
-    theta: &[f32],
-    x: &[f32],
-    eps: &[f32],
-    kl_weight: f32,
-    grad_scale: Option<f32>,
-    shards: &mut Shards,
-    loss: &mut [f64],
-) {
-    let b = loss.len();
-    let (dt, dx, dz) = (vae.d_theta, vae.d_x, vae.dz);
-    let ranges = shard_ranges(b);
+/// Per-pair losses `loss: [b]` of the `b` rows of `batch` (and, with `batch.grad_scale`,
+/// the summed gradients in `shards.first.grads`), computed shard by shard (in parallel
+/// when there is a helper).
+pub(super) fn batch_loss(vae: &HostVae, batch: Batch, shards: &mut Shards, loss: &mut [f64]) {
+    let ranges = shard_ranges(loss.len());
     let run = |r: &std::ops::Range<usize>, shard: &mut Shard, out: &mut [f64]| {
-        let (t, xs, e) = (rows(theta, dt, r.clone()), rows(x, dx, r.clone()), rows(eps, dz, r.clone()));
-        shard_loss(vae, params, t, xs, e, kl_weight, grad_scale, shard, out)
+        shard_loss(vae, batch.rows(vae, r.clone()), shard, out)
     };
     let (l0, l1) = loss.split_at_mut(ranges[0].end);
     if ranges.len() == 1 {
@@ -175,12 +140,13 @@ pub(super) fn batch_loss(
                 dst.clear();
                 dst.extend_from_slice(src);
             };
-            fill(&mut job.params, params);
-            fill(&mut job.theta, rows(theta, dt, r1.clone()));
-            fill(&mut job.x, rows(x, dx, r1.clone()));
-            fill(&mut job.eps, rows(eps, dz, r1.clone()));
+            let second = batch.rows(vae, r1.clone());
+            fill(&mut job.params, second.params);
+            fill(&mut job.theta, second.theta);
+            fill(&mut job.x, second.x);
+            fill(&mut job.eps, second.eps);
             job.loss.resize(r1.len(), 0.0);
-            (job.kl_weight, job.grad_scale) = (kl_weight, grad_scale);
+            (job.kl_weight, job.grad_scale) = (second.kl_weight, second.grad_scale);
             helper.post(job);
             run(&ranges[0], &mut shards.first, l0);
             shards.job = helper.wait().expect("the fused engine's helper thread panicked");
@@ -193,7 +159,7 @@ pub(super) fn batch_loss(
             &shards.second.grads
         }
     };
-    if grad_scale.is_some() {
+    if batch.grad_scale.is_some() {
         shards.first.grads.iter_mut().zip(second_grads).for_each(|(x, y)| *x += y);
     }
 }
@@ -264,17 +230,15 @@ pub(crate) fn fit_fused(
                 let kl_weight = (vae.beta * config.kl_schedule.factor(t)) as f32;
                 normals(&mut rng, b * dz, &mut eps);
                 loss.resize(b, 0.0);
-                batch_loss(
-                    vae,
-                    &values,
-                    &theta_buf,
-                    &x_buf,
-                    &eps,
+                let batch = Batch {
+                    params: &values,
+                    theta: &theta_buf,
+                    x: &x_buf,
+                    eps: &eps,
                     kl_weight,
-                    Some(1.0 / b as f32),
-                    &mut shards,
-                    &mut loss,
-                );
+                    grad_scale: Some(1.0 / b as f32),
+                };
+                batch_loss(vae, batch, &mut shards, &mut loss);
                 sum += loss.iter().sum::<f64>();
                 adam.step(
                     &mut values,
@@ -294,8 +258,11 @@ pub(crate) fn fit_fused(
                         let e = (s + VALIDATION_CHUNK).min(n);
                         normals(&mut vrng, (e - s) * dz, &mut eps);
                         loss.resize(e - s, 0.0);
-                        let (t, x) = (&vt[s * dt..e * dt], &vx[s * dx..e * dx]);
-                        batch_loss(vae, &values, t, x, &eps, vae.beta as f32, None, &mut shards, &mut loss);
+                        let (theta, x) = (&vt[s * dt..e * dt], &vx[s * dx..e * dx]);
+                        let kl_weight = vae.beta as f32;
+                        let batch =
+                            Batch { params: &values, theta, x, eps: &eps, kl_weight, grad_scale: None };
+                        batch_loss(vae, batch, &mut shards, &mut loss);
                         total += loss.iter().sum::<f64>();
                         s = e;
                     }

@@ -13,7 +13,7 @@ use sbi_nn::{Activation, CpVaeConfig, DeviceChoice, GaussianMlp, NetConfig, UpVa
 use super::adam::Adam;
 use super::fit::{Shards, batch_loss, serve_job, shard_loss};
 use super::helper::{Exchange, Helper};
-use super::vae::{HostVae, Shard};
+use super::vae::{Batch, HostVae, Shard};
 
 fn device() -> Device {
     DeviceChoice::available()
@@ -95,16 +95,15 @@ fn cp_vae_losses_and_gradients_match_burn_autodiff() {
             shard.grads = vec![0.0; host.params.values.len()];
             host.transpose_weights(&host.params.values, &mut shard);
             let mut loss = vec![0.0; n];
-            host.loss(
-                &host.params.values,
-                &th,
-                &xh,
-                &eh,
+            let batch = Batch {
+                params: &host.params.values,
+                theta: &th,
+                x: &xh,
+                eps: &eh,
                 kl_weight,
-                Some(1.0 / n as f32),
-                &mut shard,
-                &mut loss,
-            );
+                grad_scale: Some(1.0 / n as f32),
+            };
+            host.loss(batch, &mut shard, &mut loss);
             let what = format!("cp-vae {hidden:?} {act:?} residual {residual} kl {kl_weight}");
             let got: Vec<f32> = loss.iter().map(|v| *v as f32).collect();
             assert_close(&format!("{what} loss"), &got, &per_pair, 1e-4, 1e-5);
@@ -143,7 +142,15 @@ fn up_vae_losses_and_gradients_match_burn_autodiff() {
             shard.grads = vec![0.0; host.params.values.len()];
             host.transpose_weights(&host.params.values, &mut shard);
             let mut loss = vec![0.0; n];
-            host.loss(&host.params.values, &th, &xh, &eh, 1.3, Some(1.0 / n as f32), &mut shard, &mut loss);
+            let batch = Batch {
+                params: &host.params.values,
+                theta: &th,
+                x: &xh,
+                eps: &eh,
+                kl_weight: 1.3,
+                grad_scale: Some(1.0 / n as f32),
+            };
+            host.loss(batch, &mut shard, &mut loss);
             let what = format!("up-vae {hidden:?} {act:?} residual {residual} x_weight {x_weight}");
             let got: Vec<f32> = loss.iter().map(|v| *v as f32).collect();
             assert_close(&format!("{what} loss"), &got, &per_pair, 1e-4, 1e-5);
@@ -185,23 +192,24 @@ fn two_shards_give_the_one_shard_sums() {
     let host = HostVae::from_cp(&model).unwrap();
     let [(th, _), (xh, _), (eh, _)] = inputs(n, dt, dx, dz, &dev);
     let p = &host.params.values;
-    let scale = Some(1.0 / n as f32);
+    let batch =
+        Batch { params: p, theta: &th, x: &xh, eps: &eh, kl_weight: 1.0, grad_scale: Some(1.0 / n as f32) };
     // One pass over all rows.
     let mut one = Shard::default();
     one.grads = vec![0.0; p.len()];
     host.transpose_weights(p, &mut one);
     let mut loss1 = vec![0.0; n];
-    host.loss(p, &th, &xh, &eh, 1.0, scale, &mut one, &mut loss1);
+    host.loss(batch, &mut one, &mut loss1);
     // The same rows in passes of `MICRO_ROWS`: the same bits.
     let mut micro = Shard::default();
     let mut loss_micro = vec![0.0; n];
-    shard_loss(&host, p, &th, &xh, &eh, 1.0, scale, &mut micro, &mut loss_micro);
+    shard_loss(&host, batch, &mut micro, &mut loss_micro);
     assert_eq!(loss_micro, loss1);
     assert_eq!(micro.grads, one.grads, "passes of MICRO_ROWS rows sum the gradients in the same order");
     // Two shards, one after the other.
     let mut seq = Shards::new(None);
     let mut loss2 = vec![0.0; n];
-    batch_loss(&host, p, &th, &xh, &eh, 1.0, scale, &mut seq, &mut loss2);
+    batch_loss(&host, batch, &mut seq, &mut loss2);
     assert_eq!(loss1, loss2, "per-pair losses do not depend on the shards");
     assert_close("grads", &seq.first.grads, &one.grads, 1e-6, 1e-5);
     // Two shards, the second on a helper thread, twice (buffers reused): the same bits.
@@ -215,13 +223,13 @@ fn two_shards_give_the_one_shard_sums() {
         let mut par = Shards::new(Some(Helper::new(&exchange, t.thread().clone())));
         for _ in 0..2 {
             let mut loss3 = vec![0.0; n];
-            batch_loss(&host, p, &th, &xh, &eh, 1.0, scale, &mut par, &mut loss3);
+            batch_loss(&host, batch, &mut par, &mut loss3);
             assert_eq!(loss3, loss2);
             assert_eq!(par.first.grads, seq.first.grads);
         }
         // Validation batches (no gradients) through the same helper.
         let mut loss4 = vec![0.0; n];
-        batch_loss(&host, p, &th, &xh, &eh, 1.0, None, &mut par, &mut loss4);
+        batch_loss(&host, Batch { grad_scale: None, ..batch }, &mut par, &mut loss4);
         assert_eq!(loss4, loss2);
     });
 }

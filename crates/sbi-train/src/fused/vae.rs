@@ -129,6 +129,34 @@ pub(crate) struct Shard {
     z: Vec<f32>,
 }
 
+/// The inputs of one loss evaluation ([`HostVae::loss`]): the weights `params`
+/// (laid out as [`HostVae::params`]), `n` z-scored rows `theta: [n, d_θ]`,
+/// `x: [n, d_x]` with their noise `eps: [n, d_z]`, the KL weight (β times the
+/// schedule's factor) and, when gradients are wanted, the factor `grad_scale`
+/// they are scaled by.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Batch<'a> {
+    pub params: &'a [f32],
+    pub theta: &'a [f32],
+    pub x: &'a [f32],
+    pub eps: &'a [f32],
+    pub kl_weight: f32,
+    pub grad_scale: Option<f32>,
+}
+
+impl<'a> Batch<'a> {
+    /// The rows `r` of this batch of `vae`'s inputs (the same weights, KL weight and scale).
+    pub fn rows(self, vae: &HostVae, r: Range<usize>) -> Batch<'a> {
+        let part = |v: &'a [f32], d: usize| &v[r.start * d..r.end * d];
+        Batch {
+            theta: part(self.theta, vae.d_theta),
+            x: part(self.x, vae.d_x),
+            eps: part(self.eps, vae.dz),
+            ..self
+        }
+    }
+}
+
 /// Writes the rows `[a_i, b_i]` into `out` (`a: [n, da]`, `b: [n, db]`).
 #[inline(always)]
 fn concat_rows(a: &[f32], da: usize, b: &[f32], db: usize, out: &mut [f32]) {
@@ -231,27 +259,15 @@ impl HostVae {
         UpVae { encoder, theta_decoder, x_decoder, ..m }
     }
 
-    /// Per-pair losses of `n` rows (`theta: [n, d_θ]`, `x: [n, d_x]`, noise
-    /// `eps: [n, d_z]`, all z-scored) added into `loss: [n]`, with KL weight
-    /// `kl_weight` (β times the schedule's factor):
+    /// Per-pair losses of the `n` rows of `batch` added into `loss: [n]`:
     /// CP-VAE `nll_θ + w·KL(q ‖ p_ψ)`, UP-VAE `nll_θ + λ·nll_x + w·KL(q ‖ N(0, I))`
     /// (the losses of `sbi_nn::CpVae::loss_terms` / `UpVae::loss_terms`).
-    /// With `grad_scale = Some(s)`, also accumulates `s ×` the gradient of their
+    /// With `batch.grad_scale = Some(s)`, also accumulates `s ×` the gradient of their
     /// sum into `shard.grads` (which must be zeroed and sized by the caller, and
     /// `shard.params_t` filled by [`HostVae::transpose_weights`]).
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub fn loss(
-        &self,
-        params: &[f32],
-        theta: &[f32],
-        x: &[f32],
-        eps: &[f32],
-        kl_weight: f32,
-        grad_scale: Option<f32>,
-        shard: &mut Shard,
-        loss: &mut [f64],
-    ) {
+    pub fn loss(&self, batch: Batch, shard: &mut Shard, loss: &mut [f64]) {
+        let Batch { params, theta, x, eps, kl_weight, grad_scale } = batch;
         let n = loss.len();
         let (dt, dx, dz) = (self.d_theta, self.d_x, self.dz);
         let s = grad_scale.unwrap_or(0.0);
