@@ -5,6 +5,8 @@
 
 mod cli;
 
+use std::process::ExitCode;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
@@ -46,8 +48,40 @@ enum Command {
     Report(cli::bench::ReportArgs),
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", report(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a failed command prints: `Error: …` and its causes, one per line. These are
+/// the user's errors (a bad argument, a missing file), not the program's, so no
+/// backtrace is printed whatever `RUST_BACKTRACE` says (anyhow's default `main`
+/// prints one when it is set), and a cause whose text the message above it already
+/// holds (an I/O error quoted in its context) is not repeated.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = format!("Error: {e}");
+    let mut above = e.to_string();
+    let mut causes = Vec::new();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !above.contains(&text) {
+            causes.push(format!("    {text}"));
+        }
+        above = text;
+    }
+    if !causes.is_empty() {
+        out.push_str("\n\nCaused by:\n");
+        out.push_str(&causes.join("\n"));
+    }
+    out
+}
+
+fn run(cli: Cli) -> Result<()> {
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -66,5 +100,24 @@ fn main() -> Result<()> {
         Command::Run(args) => cli::train::run_cmd(args),
         Command::Bench(args) => cli::bench::bench(args),
         Command::Report(args) => cli::bench::report(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[test]
+    fn errors_print_their_causes_once_and_no_backtrace() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        // The context quotes the cause: printed once.
+        let quoted = anyhow::Error::new(io).context("f.toml: No such file or directory");
+        assert_eq!(report(&quoted), "Error: f.toml: No such file or directory");
+        // A cause the message does not hold is listed.
+        let chained = anyhow::anyhow!("xo.csv: 1 non-finite value").context("cannot read the observation");
+        assert_eq!(
+            report(&chained),
+            "Error: cannot read the observation\n\nCaused by:\n    xo.csv: 1 non-finite value"
+        );
     }
 }

@@ -138,6 +138,40 @@ fn unknown_task_lists_the_known_ones() {
     assert!(!Path::new("/tmp/never-written.csv").exists());
 }
 
+/// A user's error is one message on stderr, with no backtrace even where
+/// `RUST_BACKTRACE=1` is set (as it is on many developers' machines), and an I/O
+/// error quoted by its context is not printed twice.
+#[test]
+fn errors_print_no_backtrace_and_no_repeated_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sbi")).args(args).env("RUST_BACKTRACE", "1").output().unwrap()
+    };
+    let o = run(&["observation", "--task", "nope", "--observation", "1"]);
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.starts_with("Error: unknown task 'nope'"), "{err}");
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(&[
+        "train",
+        "--task",
+        "two_moons",
+        "--method",
+        "cp-vae",
+        "--budget",
+        "10",
+        "--model",
+        path_str(&dir.path().join("m.sbi")),
+        "--config",
+        path_str(&missing),
+    ]);
+    let err = stderr(&o);
+    assert!(!err.contains("backtrace"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+}
+
 // ---------------------------------------------------------------------------
 // simulate
 
