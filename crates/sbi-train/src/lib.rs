@@ -141,9 +141,21 @@ pub trait Estimator {
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Box<dyn Posterior>, TrainError>;
 
-    /// Spends `budget` simulations of `task` and trains. The default simulates
-    /// from the prior with `seed` and calls [`Estimator::fit`]; sequential
-    /// methods override it to propose later rounds at `x_o`.
+    /// Checks, before any simulation is spent, that the model can be built for
+    /// `d_theta` parameters and `d_x` data dimensions on `device` with this
+    /// estimator's settings (a zero latent dimension, a negative β, a setting the
+    /// training engine does not support): the error [`Estimator::fit`] would give
+    /// after simulating. [`Estimator::fit_task`] calls it first. The default has
+    /// nothing to check.
+    fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
+        let _ = (d_theta, d_x, device);
+        Ok(())
+    }
+
+    /// Spends `budget` simulations of `task` and trains. The default checks the
+    /// settings ([`Estimator::check`]), simulates from the prior with `seed` and
+    /// calls [`Estimator::fit`]; sequential methods override it to propose later
+    /// rounds at `x_o`.
     fn fit_task(
         &self,
         task: &dyn Task,
@@ -153,6 +165,7 @@ pub trait Estimator {
         device: &Device,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<(Box<dyn Posterior>, SimulationInfo), TrainError> {
+        self.check(task.theta_dim(), task.x_dim(), device)?;
         progress(&Progress::Stage(format!("simulating {budget} pairs")));
         let start = std::time::Instant::now();
         let data = Dataset::simulate(task, budget, seed)?;

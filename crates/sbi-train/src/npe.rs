@@ -133,9 +133,29 @@ fn variant_method(config: &DensityConfig) -> Method {
     }
 }
 
+impl NpeEstimator {
+    fn check_variant(&self) -> Result<(), TrainError> {
+        if variant_method(&self.model) != self.method {
+            return Err(TrainError::InvalidConfig(format!(
+                "method '{}' with a density config for '{}'",
+                self.method,
+                variant_method(&self.model)
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Estimator for NpeEstimator {
     fn method(&self) -> Method {
         self.method
+    }
+
+    fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
+        self.check_variant()?;
+        self.train.validate()?;
+        with_dims(&self.model, d_theta, d_x).init(device)?;
+        Ok(())
     }
 
     fn fit(
@@ -145,13 +165,7 @@ impl Estimator for NpeEstimator {
         task: Option<&str>,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Box<dyn Posterior>, TrainError> {
-        if variant_method(&self.model) != self.method {
-            return Err(TrainError::InvalidConfig(format!(
-                "method '{}' with a density config for '{}'",
-                self.method,
-                variant_method(&self.model)
-            )));
-        }
+        self.check_variant()?;
         let cfg = with_dims(&self.model, data.d_theta(), data.d_x());
         let ad = device.clone().autodiff();
         let model = cfg.init(&ad)?;

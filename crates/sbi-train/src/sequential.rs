@@ -515,6 +515,12 @@ impl Estimator for SequentialEstimator {
         self.method
     }
 
+    fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
+        self.train.validate()?;
+        with_dims(&self.model, d_theta, d_x).init(device)?;
+        Ok(())
+    }
+
     /// Sequential methods cannot train on precomputed pairs: an error saying so.
     fn fit(
         &self,
@@ -543,6 +549,7 @@ impl Estimator for SequentialEstimator {
         let rounds = self.sequential.rounds;
         let budgets = round_budgets(budget, rounds)?;
         let (d_theta, d_x) = (task.theta_dim(), task.x_dim());
+        self.check(d_theta, d_x, device)?;
         let prior = task.prior();
         let ad = device.clone().autodiff();
         let mut info = SimulationInfo::default();

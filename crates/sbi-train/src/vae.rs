@@ -101,6 +101,17 @@ impl Estimator for CpVaeEstimator {
         Method::CpVae
     }
 
+    fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
+        let mut cfg = self.model.clone();
+        (cfg.d_theta, cfg.d_x) = (d_theta, d_x);
+        self.train.validate()?;
+        let model = cfg.init(device)?;
+        if self.train.engine == Engine::Fused {
+            HostVae::from_cp(&model)?;
+        }
+        Ok(())
+    }
+
     fn fit(
         &self,
         data: &Dataset,
@@ -128,6 +139,17 @@ impl Estimator for CpVaeEstimator {
 impl Estimator for UpVaeEstimator {
     fn method(&self) -> Method {
         Method::UpVae
+    }
+
+    fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
+        let mut cfg = self.model.clone();
+        (cfg.d_theta, cfg.d_x) = (d_theta, d_x);
+        self.train.validate()?;
+        let model = cfg.init(device)?;
+        if self.train.engine == Engine::Fused {
+            HostVae::from_up(&model)?;
+        }
+        Ok(())
     }
 
     fn fit(

@@ -180,6 +180,40 @@ fn bad_observations_and_settings_are_errors() {
     assert!(e.to_string().contains("layer normalisation"), "{e}");
 }
 
+/// Settings that cannot build the model are errors before any simulation is
+/// spent: `fit_task` reports no stage (the first would be "simulating …").
+#[test]
+fn unbuildable_models_fail_before_simulating() {
+    let device = devices().remove(0);
+    let task = sbi_sim::task_by_name("two_moons").unwrap();
+    let x_o = task.observation(1).unwrap();
+    let cases: [(Method, &str, &str); 5] = [
+        (Method::CpVae, "[model]\nlatent_dim = 0\n", "latent_dim 0"),
+        (Method::UpVae, "[model]\nbeta = -1.0\n", "beta"),
+        (
+            Method::CpVae,
+            "[model]\nnet = { layer_norm = true }\n[train]\nengine = \"fused\"\n",
+            "layer normalisation",
+        ),
+        (Method::NpeMdn, "[model]\nnum_components = 0\n", "num_components 0"),
+        (Method::Apt, "[model]\nnum_bins = 1\n", "num_bins 1"),
+    ];
+    for (method, toml, needle) in cases {
+        let est = estimator(method, &Settings::from_toml_str(toml).unwrap()).unwrap();
+        assert!(est.check(task.theta_dim(), task.x_dim(), &device).is_err(), "{method}: {toml}");
+        let mut stages = Vec::new();
+        let e = est
+            .fit_task(task.as_ref(), 1000, x_o.view(), 1, &device, &mut |p| stages.push(format!("{p:?}")))
+            .err()
+            .unwrap_or_else(|| panic!("{method} with {toml} trained"));
+        assert!(e.to_string().contains(needle), "{method}: {e}");
+        assert!(stages.is_empty(), "{method}: {stages:?} before the error");
+    }
+    // Good settings pass the check.
+    let est = estimator(Method::CpVae, &Settings::default()).unwrap();
+    est.check(task.theta_dim(), task.x_dim(), &device).unwrap();
+}
+
 /// The fused engine follows the Burn engine's loop: same split, batch order,
 /// noise and early stopping, so after one epoch (one step here) the two
 /// models agree to f32 rounding, and the report has the same shape.
