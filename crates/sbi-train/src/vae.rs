@@ -96,20 +96,29 @@ fn fit_vae<M: Module>(
     })
 }
 
+/// [`Estimator::check`] of a VAE: the training config is valid, `model` (built
+/// with the task's dimensions) could be built, and the fused engine can read it.
+fn check_vae<M>(
+    train: &TrainConfig,
+    model: Result<M, sbi_nn::NnError>,
+    read: fn(&M) -> Result<HostVae, TrainError>,
+) -> Result<(), TrainError> {
+    train.validate()?;
+    let model = model?;
+    if train.engine == Engine::Fused {
+        read(&model)?;
+    }
+    Ok(())
+}
+
 impl Estimator for CpVaeEstimator {
     fn method(&self) -> Method {
         Method::CpVae
     }
 
     fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
-        let mut cfg = self.model.clone();
-        (cfg.d_theta, cfg.d_x) = (d_theta, d_x);
-        self.train.validate()?;
-        let model = cfg.init(device)?;
-        if self.train.engine == Engine::Fused {
-            HostVae::from_cp(&model)?;
-        }
-        Ok(())
+        let model = CpVaeConfig { d_theta, d_x, ..self.model.clone() }.init(device);
+        check_vae(&self.train, model, HostVae::from_cp)
     }
 
     fn fit(
@@ -142,14 +151,8 @@ impl Estimator for UpVaeEstimator {
     }
 
     fn check(&self, d_theta: usize, d_x: usize, device: &Device) -> Result<(), TrainError> {
-        let mut cfg = self.model.clone();
-        (cfg.d_theta, cfg.d_x) = (d_theta, d_x);
-        self.train.validate()?;
-        let model = cfg.init(device)?;
-        if self.train.engine == Engine::Fused {
-            HostVae::from_up(&model)?;
-        }
-        Ok(())
+        let model = UpVaeConfig { d_theta, d_x, ..self.model.clone() }.init(device);
+        check_vae(&self.train, model, HostVae::from_up)
     }
 
     fn fit(
