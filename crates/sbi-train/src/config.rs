@@ -70,6 +70,11 @@ pub struct TrainConfig {
     /// Learning-rate schedule. Default [`LrSchedule::Constant`].
     #[config(default = "LrSchedule::Constant")]
     pub lr_schedule: LrSchedule,
+    /// Exponential moving average of the weights (Polyak averaging): after each
+    /// step `w̄ ← d·w̄ + (1 − d)·w`; validation, early stopping and the kept model
+    /// use `w̄`. `None` (the default) keeps the raw weights.
+    #[config(default = "None")]
+    pub ema_decay: Option<f64>,
     /// What computes the training steps. Default [`Engine::Burn`].
     #[config(default = "Engine::Burn")]
     pub engine: Engine,
@@ -105,6 +110,11 @@ impl TrainConfig {
         {
             return bad(format!("clip_grad_norm must be positive, got {c}"));
         }
+        if let Some(d) = self.ema_decay
+            && !(d.is_finite() && (0.0..1.0).contains(&d))
+        {
+            return bad(format!("ema_decay must be in [0, 1), got {d}"));
+        }
         self.kl_schedule.validate()?;
         self.lr_schedule.validate()
     }
@@ -134,5 +144,9 @@ mod tests {
         assert!(TrainConfig::new().with_max_epochs(0).validate().is_err());
         assert!(TrainConfig::new().with_clip_grad_norm(Some(-1.0)).validate().is_err());
         assert!(TrainConfig::new().with_adam_epsilon(f64::NAN).validate().is_err());
+        assert!(TrainConfig::new().with_ema_decay(Some(0.0)).validate().is_ok());
+        for d in [1.0, -0.1, f64::NAN] {
+            assert!(TrainConfig::new().with_ema_decay(Some(d)).validate().is_err(), "ema_decay {d}");
+        }
     }
 }

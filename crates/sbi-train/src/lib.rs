@@ -34,6 +34,7 @@
 
 mod config;
 mod data;
+mod ema;
 mod error;
 mod fused;
 mod method;

@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use sbi_nn::burn;
 use serde::{Deserialize, Serialize};
 
+use crate::ema::WeightAverage;
 use crate::{Dataset, Engine, OptimizerKind, Standardizer, TrainConfig, TrainError};
 
 /// Rows per forward pass when computing the validation loss.
@@ -217,6 +218,7 @@ where
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ STEP_STREAM);
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut model = model;
+    let mut ema = config.ema_decay.map(|d| WeightAverage::new(&model, d));
     let mut tracker = Tracker::new(config, start);
     let mut theta_buf = vec![0f32; batch * d_theta];
     let mut x_buf = vec![0f32; batch * d_x];
@@ -249,19 +251,25 @@ where
             });
             let grads = GradientsParams::from_grads(l.backward(), &model);
             model = optim.step(config.learning_rate_at(t), model, grads);
+            if let Some(ema) = ema.as_mut() {
+                ema.update(&model);
+            }
         }
+        // Validation, early stopping and the kept model use the averaged weights, if any.
+        let kept = ema.as_ref().map_or(&model, WeightAverage::model);
         let train_loss = sum.expect("at least one batch").into_scalar::<f64>() / n_train as f64;
         let validation = || match &val {
             Some((vt, vx, va)) => {
-                validation_loss(&model.valid(), vt, vx, va.as_ref(), config.seed, epoch, &mut loss).map(Some)
+                validation_loss(&kept.valid(), vt, vx, va.as_ref(), config.seed, epoch, &mut loss).map(Some)
             }
             None => Ok(None),
         };
-        if tracker.end_epoch(epoch, train_loss, validation, || model.clone(), progress)? {
+        if tracker.end_epoch(epoch, train_loss, validation, || kept.clone(), progress)? {
             break;
         }
     }
-    let (model, report) = tracker.finish(model, n_train, val_idx.len());
+    let last = ema.map_or(model, WeightAverage::into_model);
+    let (model, report) = tracker.finish(last, n_train, val_idx.len());
     Ok(Fitted { model, theta_std, x_std, report })
 }
 

@@ -265,6 +265,47 @@ fn both_engines_apply_the_learning_rate_schedule() {
     assert!((lc - lf).abs() > 1e-3 * lc.abs().max(1.0), "the schedule had no effect: {lc} vs {lf}");
 }
 
+/// Averaged weights (`ema_decay`): both engines validate the same average (one step per
+/// epoch here, a high learning rate so that the average lags the weights), training
+/// itself is unchanged (same training losses as without it), the average changes what
+/// is validated, and `ema_decay = 0` is the raw weights.
+#[test]
+fn both_engines_average_the_weights_the_same_way() {
+    let data = conjugate(400, 10);
+    let device = devices().remove(0);
+    let fit = |engine: &str, ema: &str| {
+        let s = settings(&format!(
+            "max_epochs = 4\npatience = 50\nbatch_size = 512\nlearning_rate = 5e-2\nengine = \"{engine}\"\n{ema}"
+        ));
+        let post = estimator(Method::CpVae, &s).unwrap().fit(&data, &device, None, &mut |_| {}).unwrap();
+        post.meta().report.clone().unwrap()
+    };
+    let losses = |r: &TrainReport| -> (Vec<f64>, Vec<f64>) {
+        r.history.iter().map(|e| (e.train_loss, e.val_loss.unwrap())).unzip()
+    };
+    let half = "ema_decay = 0.5\n";
+    for engine in ["burn", "fused"] {
+        let (raw_train, raw_val) = losses(&fit(engine, ""));
+        let (avg_train, avg_val) = losses(&fit(engine, half));
+        assert_eq!(avg_train, raw_train, "{engine}: the average changed the training");
+        let moved =
+            raw_val.iter().zip(&avg_val).skip(1).all(|(a, b)| (a - b).abs() > 1e-4 * a.abs().max(1.0));
+        assert!(moved, "{engine}: validation of the average {avg_val:?} against the weights {raw_val:?}");
+        let (_, zero_val) = losses(&fit(engine, "ema_decay = 0.0\n"));
+        assert_eq!(zero_val, raw_val, "{engine}: ema_decay = 0 is not the raw weights");
+    }
+    let ((_, vb), (_, vf)) = (losses(&fit("burn", half)), losses(&fit("fused", half)));
+    for (b, f) in vb.iter().zip(&vf) {
+        assert!(
+            (b - f).abs() < 1e-3 * b.abs().max(1.0),
+            "validation of the average: {vb:?} (burn) vs {vf:?} (fused)"
+        );
+    }
+    let bad = Settings::from_toml_str("[train]\nema_decay = 1.0\n").unwrap();
+    let e = estimator(Method::CpVae, &bad).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("ema_decay"), "ema_decay = 1 accepted: {e}");
+}
+
 #[test]
 fn non_finite_losses_stop_training_naming_the_epoch() {
     let data = conjugate(200, 6);

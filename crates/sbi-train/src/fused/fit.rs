@@ -204,6 +204,7 @@ pub(crate) fn fit_fused(
     let mut tracker = Tracker::new(config, start);
     let (mut theta_buf, mut x_buf, mut eps) = (Vec::new(), Vec::new(), Vec::new());
     let mut loss = Vec::new();
+    let mut ema = config.ema_decay.map(|d| (d as f32, values.clone()));
 
     // With two threads or more, a helper thread computes the second shard of every
     // batch (see [`super::helper`]); the results are the same either way.
@@ -246,7 +247,13 @@ pub(crate) fn fit_fused(
                     &vae.params.tensors,
                     config.learning_rate_at(t),
                 );
+                if let Some((d, avg)) = ema.as_mut() {
+                    for (a, v) in avg.iter_mut().zip(&values) {
+                        *a = *d * *a + (1.0 - *d) * *v;
+                    }
+                }
             }
+            let kept = ema.as_ref().map_or(&values, |(_, avg)| avg);
             let train_loss = sum / n_train as f64;
             let validation = || {
                 Ok(val.as_ref().map(|(vt, vx)| {
@@ -260,8 +267,7 @@ pub(crate) fn fit_fused(
                         loss.resize(e - s, 0.0);
                         let (theta, x) = (&vt[s * dt..e * dt], &vx[s * dx..e * dx]);
                         let kl_weight = vae.beta as f32;
-                        let batch =
-                            Batch { params: &values, theta, x, eps: &eps, kl_weight, grad_scale: None };
+                        let batch = Batch { params: kept, theta, x, eps: &eps, kl_weight, grad_scale: None };
                         batch_loss(vae, batch, &mut shards, &mut loss);
                         total += loss.iter().sum::<f64>();
                         s = e;
@@ -269,11 +275,12 @@ pub(crate) fn fit_fused(
                     total / n as f64
                 }))
             };
-            if tracker.end_epoch(epoch, train_loss, validation, || values.clone(), progress)? {
+            if tracker.end_epoch(epoch, train_loss, validation, || kept.clone(), progress)? {
                 break;
             }
         }
-        let (values, report) = tracker.finish(values, n_train, val_idx.len());
+        let last = ema.map_or(values, |(_, avg)| avg);
+        let (values, report) = tracker.finish(last, n_train, val_idx.len());
         Ok(FusedFit { values, theta_std, x_std, report })
     })
 }
