@@ -60,6 +60,17 @@ impl DeviceChoice {
         Self::ALL.into_iter().filter(|c| c.is_compiled()).collect()
     }
 
+    /// Whether the backend computes on the CPU (`flex`, `ndarray`).
+    pub fn is_cpu(self) -> bool {
+        matches!(self, DeviceChoice::Flex | DeviceChoice::Ndarray)
+    }
+
+    /// The CPU backends compiled into this build, flex first: the ones the
+    /// backend-generic test suites run on (GPU backends need hardware).
+    pub fn available_cpu() -> Vec<DeviceChoice> {
+        Self::available().into_iter().filter(|c| c.is_cpu()).collect()
+    }
+
     /// The plain (inference) device. Errors when the backend is not compiled in.
     ///
     /// Creating the device is lazy for the GPU backends: a missing GPU shows up
@@ -163,5 +174,15 @@ mod tests {
     #[test]
     fn flex_is_available_by_default() {
         assert!(DeviceChoice::available().contains(&DeviceChoice::Flex));
+        assert_eq!(DeviceChoice::available_cpu()[0], DeviceChoice::Flex);
+    }
+
+    #[test]
+    fn the_cpu_choices_are_flex_and_ndarray_when_compiled() {
+        let cpu: Vec<bool> = DeviceChoice::ALL.into_iter().map(DeviceChoice::is_cpu).collect();
+        assert_eq!(cpu, [true, true, false, false]);
+        let want: Vec<DeviceChoice> =
+            DeviceChoice::ALL[..2].iter().copied().filter(|c| c.is_compiled()).collect();
+        assert_eq!(DeviceChoice::available_cpu(), want);
     }
 }

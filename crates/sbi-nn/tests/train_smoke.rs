@@ -23,11 +23,7 @@ fn lr(step: usize) -> f64 {
 const N_DRAWS: usize = 4000;
 
 fn cpu_devices() -> Vec<Device> {
-    DeviceChoice::available()
-        .into_iter()
-        .filter(|c| matches!(c, DeviceChoice::Flex | DeviceChoice::Ndarray))
-        .map(|c| c.device().unwrap())
-        .collect()
+    DeviceChoice::available_cpu().into_iter().map(|c| c.device().unwrap()).collect()
 }
 
 /// A fresh batch of simulations (θ, x), each `[BATCH, 1]`.

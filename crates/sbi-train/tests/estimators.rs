@@ -15,11 +15,7 @@ use sbi_train::prelude::*;
 use sbi_train::{ModelMeta, TrainReport};
 
 fn devices() -> Vec<Device> {
-    DeviceChoice::available()
-        .into_iter()
-        .filter(|c| matches!(c, DeviceChoice::Flex | DeviceChoice::Ndarray))
-        .map(|c| c.device().unwrap())
-        .collect()
+    DeviceChoice::available_cpu().into_iter().map(|c| c.device().unwrap()).collect()
 }
 
 /// θ ~ N(0, 1), x | θ ~ N(θ, 1): the posterior at x_o is N(x_o / 2, 1/2).

@@ -16,12 +16,7 @@ use super::helper::{Exchange, Helper};
 use super::vae::{Batch, HostVae, Shard};
 
 fn device() -> Device {
-    DeviceChoice::available()
-        .into_iter()
-        .find(|c| matches!(c, DeviceChoice::Flex | DeviceChoice::Ndarray))
-        .expect("a CPU device")
-        .autodiff_device()
-        .unwrap()
+    DeviceChoice::available_cpu().first().expect("a CPU device").autodiff_device().unwrap()
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
