@@ -58,6 +58,12 @@ pub struct TrainConfig {
     /// Epochs without a new best validation loss before stopping. Default `20`.
     #[config(default = 20)]
     pub patience: usize,
+    /// Smallest decrease of the validation loss that resets the patience count:
+    /// training stops after `patience` epochs in which the loss did not fall more
+    /// than `min_delta` below the loss of the last such reset (smaller new bests
+    /// are still kept as the model). Default `0` (any new best resets the count).
+    #[config(default = 0.0)]
+    pub min_delta: f64,
     /// Maximum number of epochs. Default `1000`.
     #[config(default = 1000)]
     pub max_epochs: usize,
@@ -101,6 +107,9 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&self.validation_fraction) {
             return bad(format!("validation_fraction must be in [0, 1), got {}", self.validation_fraction));
+        }
+        if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
+            return bad(format!("min_delta must be ≥ 0, got {}", self.min_delta));
         }
         if self.max_epochs == 0 {
             return bad("max_epochs must be at least 1".to_string());
@@ -147,6 +156,9 @@ mod tests {
         assert!(TrainConfig::new().with_ema_decay(Some(0.0)).validate().is_ok());
         for d in [1.0, -0.1, f64::NAN] {
             assert!(TrainConfig::new().with_ema_decay(Some(d)).validate().is_err(), "ema_decay {d}");
+        }
+        for d in [-1e-3, f64::NAN, f64::INFINITY] {
+            assert!(TrainConfig::new().with_min_delta(d).validate().is_err(), "min_delta {d}");
         }
     }
 }

@@ -84,7 +84,7 @@ const LATER_MODEL_DEFAULTS: &[(Method, &str, f64)] = &[(Method::UpVae, "x_weight
 
 /// Training options added after results were stored: left out of
 /// [`settings_json`] while at [`TrainConfig`]'s default, as `LATER_MODEL_DEFAULTS` are.
-const LATER_TRAIN_OPTIONS: &[&str] = &["engine", "lr_schedule", "ema_decay"];
+const LATER_TRAIN_OPTIONS: &[&str] = &["engine", "lr_schedule", "ema_decay", "min_delta"];
 
 /// `method`'s entries of `LATER_MODEL_DEFAULTS`: (key, default).
 fn later_model_defaults(method: Method) -> impl Iterator<Item = (&'static str, f64)> {

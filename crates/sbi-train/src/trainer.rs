@@ -327,7 +327,10 @@ pub(crate) struct Tracker<S> {
     max_epochs: usize,
     warmup: usize,
     patience: usize,
+    min_delta: f64,
     since_best: usize,
+    /// The validation loss of the last patience reset (`min_delta`).
+    reference: f64,
     best: Option<(S, usize, f64)>,
     history: Vec<EpochStats>,
     stopped_early: bool,
@@ -340,7 +343,9 @@ impl<S> Tracker<S> {
             max_epochs: config.epoch_limit(),
             warmup: config.kl_schedule.warmup_epochs(),
             patience: config.patience,
+            min_delta: config.min_delta,
             since_best: 0,
+            reference: f64::INFINITY,
             best: None,
             history: Vec::new(),
             stopped_early: false,
@@ -368,6 +373,10 @@ impl<S> Tracker<S> {
             }
             if self.best.as_ref().is_none_or(|(_, _, b)| v < *b) {
                 self.best = Some((state(), epoch, v));
+            }
+            // With `min_delta = 0` this is "a new best" (the reference is the best).
+            if v < self.reference - self.min_delta || self.reference == f64::INFINITY {
+                self.reference = v;
                 self.since_best = 0;
             } else if epoch > self.warmup {
                 self.since_best += 1;
@@ -440,4 +449,52 @@ where
 /// Draws `n` standard-normal values on the host from `rng` as a `[rows, cols]` tensor.
 pub fn noise(rng: &mut dyn RngCore, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
     sbi_nn::standard_normal(rng, [rows, cols], device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `losses` (one validation loss per epoch, from epoch 1) to a tracker
+    /// whose state is the epoch; returns (epoch it stopped at, kept epoch).
+    fn run_tracker(config: &TrainConfig, losses: &[f64]) -> (usize, usize) {
+        let mut tracker = Tracker::new(config, Instant::now());
+        let mut last = 0;
+        for (i, &v) in losses.iter().enumerate() {
+            let epoch = i + 1;
+            last = epoch;
+            if tracker.end_epoch(epoch, 0.0, || Ok(Some(v)), || epoch, &mut |_| {}).unwrap() {
+                break;
+            }
+        }
+        let (kept, report) = tracker.finish(last, 1, 1);
+        assert_eq!(report.best_epoch, kept);
+        (last, kept)
+    }
+
+    #[test]
+    fn min_delta_stops_on_small_gains_but_keeps_the_best() {
+        // A loss that falls by 0.5, then by 0.01 per epoch for ever.
+        let losses: Vec<f64> = (0..100).map(|e| if e == 0 { 1.0 } else { 0.5 - 0.01 * e as f64 }).collect();
+        let patience = TrainConfig::new().with_patience(3);
+        // Every epoch is a new best: no stop before the data run out.
+        assert_eq!(run_tracker(&patience, &losses), (100, 100));
+        // Gains of 0.01 per epoch add up to 0.03 over 3 epochs: with min_delta 0.025 the
+        // count resets every third epoch and never reaches the patience ...
+        assert_eq!(run_tracker(&patience.clone().with_min_delta(0.025), &losses), (100, 100));
+        // ... with min_delta 0.035 the last reset is epoch 2 (the fall of 0.51), training
+        // stops 3 epochs later, and the kept model is still the best one, epoch 5's.
+        assert_eq!(run_tracker(&patience.clone().with_min_delta(0.035), &losses), (5, 5));
+    }
+
+    #[test]
+    fn min_delta_zero_is_plain_patience() {
+        let losses = [3.0, 2.0, 2.5, 1.9, 2.0, 2.0, 2.0, 1.0];
+        let config = TrainConfig::new().with_patience(3);
+        // Best 1.9 at epoch 4, then three epochs without a new best.
+        assert_eq!(run_tracker(&config, &losses), (7, 4));
+        assert_eq!(run_tracker(&config.with_min_delta(0.0), &losses), (7, 4));
+        // Equal losses are not gains, with or without min_delta.
+        assert_eq!(run_tracker(&TrainConfig::new().with_patience(2), &[1.0, 1.0, 1.0]), (3, 1));
+    }
 }
