@@ -66,8 +66,9 @@ pub(super) fn shard_loss(vae: &HostVae, batch: Batch, shard: &mut Shard, loss: &
 /// [`shard_loss`]'s passes, compiled for the CPU's vector instructions through
 /// [`pulp::Arch::dispatch`] (everything [`HostVae::loss`] calls is inlined into it).
 /// Element-wise code has no fused multiply-adds unless written as `mul_add`, so its
-/// arithmetic rounds the same on every instruction set (`exp`, `ln_1p` and `tanh`
-/// are the platform's libm).
+/// arithmetic rounds the same on every instruction set (`exp` is the engine's own,
+/// [`super::exp`], made of IEEE operations only; `ln_1p` and `tanh` are the
+/// platform's libm).
 struct Passes<'a> {
     vae: &'a HostVae,
     batch: Batch<'a>,

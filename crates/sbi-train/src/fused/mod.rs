@@ -21,6 +21,7 @@
 //! connections; not layer normalisation (an error says so).
 
 mod adam;
+mod exp;
 mod fit;
 mod gemm;
 mod helper;

@@ -7,6 +7,7 @@
 
 use sbi_nn::Activation;
 
+use super::exp::exp;
 use super::gemm::{self, Start};
 
 /// One linear layer: offsets of its weight `[d_in, d_out]` and bias `[d_out]`
@@ -50,16 +51,17 @@ pub(crate) struct NetCache {
     pub log_var: Vec<f32>,
     /// Scratch: the head output `[n, 2d]`, then its gradient.
     out: Vec<f32>,
+    /// Scratch: exponentials of the soft clamp, `[n, d]`.
+    e: Vec<f32>,
     /// Scratch gradients of the hidden states and pre-activations.
     g_h: Vec<f32>,
     g_prev: Vec<f32>,
     g_pre: Vec<f32>,
 }
 
-/// `(softplus(x), σ(x))` from one exponential.
+/// `(softplus(x), σ(x))` from `e = e^−|x|`.
 #[inline(always)]
-pub(crate) fn softplus_sigmoid(x: f32) -> (f32, f32) {
-    let e = (-x.abs()).exp();
+pub(crate) fn softplus_sigmoid(x: f32, e: f32) -> (f32, f32) {
     let r = 1.0 / (1.0 + e);
     // ln(1 + e) = e − e²/2 + e³/3 − …: for e < 1e-3 the first two terms are
     // within 3.4e-7 relative of it (below f32's rounding of the sum), and much cheaper.
@@ -70,7 +72,7 @@ pub(crate) fn softplus_sigmoid(x: f32) -> (f32, f32) {
 /// `1 / (1 + e^-x)`.
 #[inline(always)]
 pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + exp(-x))
 }
 
 /// Sizes a buffer to `len`; its old values are kept (every caller overwrites
@@ -183,15 +185,24 @@ impl HostNet {
         let (lo, hi) = (self.lo, self.hi);
         for (i, row) in cache.out.chunks_exact(2 * d).enumerate() {
             cache.mean[i * d..(i + 1) * d].copy_from_slice(&row[..d]);
-            for j in 0..d {
-                // sbi_nn::soft_clamp: y = lo + softplus(r − lo), then hi − softplus(hi − y);
-                // its derivative is σ(r − lo) · σ(hi − y).
-                let (sp1, sg1) = softplus_sigmoid(row[d + j] - lo);
-                let y = lo + sp1;
-                let (sp2, sg2) = softplus_sigmoid(hi - y);
-                cache.log_var[i * d + j] = hi - sp2;
-                cache.dclamp[i * d + j] = sg1 * sg2;
-            }
+            cache.log_var[i * d..(i + 1) * d].copy_from_slice(&row[d..]);
+        }
+        // sbi_nn::soft_clamp of the raw log-variances r: y = lo + softplus(r − lo), then
+        // hi − softplus(hi − y); its derivative is σ(r − lo) · σ(hi − y). The
+        // exponentials are computed in passes of their own, which vectorise.
+        let (log_var, dclamp, e) = (&mut cache.log_var, &mut cache.dclamp, &mut cache.e);
+        resize(e, n * d);
+        e.iter_mut().zip(log_var.iter()).for_each(|(e, r)| *e = exp(-(r - lo).abs()));
+        for ((l, g), e) in log_var.iter_mut().zip(dclamp.iter_mut()).zip(e.iter()) {
+            let (sp1, sg1) = softplus_sigmoid(*l - lo, *e);
+            *l = lo + sp1;
+            *g = sg1;
+        }
+        e.iter_mut().zip(log_var.iter()).for_each(|(e, y)| *e = exp(-(hi - y).abs()));
+        for ((l, g), e) in log_var.iter_mut().zip(dclamp.iter_mut()).zip(e.iter()) {
+            let (sp2, sg2) = softplus_sigmoid(hi - *l, *e);
+            *l = hi - sp2;
+            *g *= sg2;
         }
     }
 

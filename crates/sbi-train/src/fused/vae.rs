@@ -8,6 +8,7 @@ use sbi_nn::burn::nn::Linear;
 use sbi_nn::burn::tensor::{Device, TensorData};
 use sbi_nn::{CpVae, GaussianMlp, LN_2PI, UpVae};
 
+use super::exp::exp_into;
 use super::net::{Dense, HostNet, NetCache, resize};
 use crate::TrainError;
 
@@ -127,6 +128,11 @@ pub(crate) struct Shard {
     g_in: Vec<f32>,
     g_in2: Vec<f32>,
     z: Vec<f32>,
+    /// The encoder's standard deviations e^(log σ²/2), `[n, d_z]`.
+    sig: Vec<f32>,
+    /// Scratch exponentials, `[n, d]`.
+    e1: Vec<f32>,
+    e2: Vec<f32>,
 }
 
 /// The inputs of one loss evaluation ([`HostVae::loss`]): the weights `params`
@@ -168,13 +174,14 @@ fn concat_rows(a: &[f32], da: usize, b: &[f32], db: usize, out: &mut [f32]) {
 
 /// Gaussian negative log-likelihood of `target` (spec §1; `sbi_nn::DiagGaussian::nll`)
 /// summed per row into `loss` (weighted by `w`), and its gradients (times `scale·w`)
-/// with respect to the mean and log-variance.
+/// with respect to the mean and log-variance; `inv` is scratch for e^(−log σ²).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gaussian_nll(
     target: &[f32],
     mean: &[f32],
     log_var: &[f32],
+    inv: &mut Vec<f32>,
     d: usize,
     w: f32,
     scale: f32,
@@ -188,11 +195,12 @@ fn gaussian_nll(
         resize(gl, n * d);
         (gm, gl)
     });
+    exp_into(inv, &log_var[..n * d], -1.0);
     for (i, l) in loss.iter_mut().enumerate() {
         let mut row = 0f64;
         for j in 0..d {
             let k = i * d + j;
-            let inv = (-log_var[k]).exp();
+            let inv = inv[k];
             let diff = target[k] - mean[k];
             let q = diff * diff * inv;
             row += f64::from(q + log_var[k]);
@@ -272,15 +280,17 @@ impl HostVae {
         let (dt, dx, dz) = (self.d_theta, self.d_x, self.dz);
         let s = grad_scale.unwrap_or(0.0);
         let backward = grad_scale.is_some();
-        let Shard { caches, grads, params_t, g_mean, g_lv, g_mean2, g_lv2, g_in, g_in2, z } = shard;
+        let Shard { caches, grads, params_t, g_mean, g_lv, g_mean2, g_lv2, g_in, g_in2, z, sig, e1, e2 } =
+            shard;
         let [c_enc, c_b, c_c] = caches;
         // Encoder q_φ(z | θ, x) and the reparameterised z = μ + σ ε.
         let enc = &self.nets[0];
         concat_rows(theta, dt, x, dx, enc.input(c_enc, n));
         enc.forward(params, c_enc, n);
+        exp_into(sig, &c_enc.log_var[..n * dz], 0.5);
         resize(z, n * dz);
-        for k in 0..n * dz {
-            z[k] = c_enc.mean[k] + (0.5 * c_enc.log_var[k]).exp() * eps[k];
+        for (((z, m), s), e) in z.iter_mut().zip(&c_enc.mean).zip(sig.iter()).zip(eps) {
+            *z = m + s * e;
         }
         // θ decoder p_ω(θ | z, x).
         let dec = &self.nets[if self.kind == Kind::Cp { 2 } else { 1 }];
@@ -290,6 +300,7 @@ impl HostVae {
             theta,
             &c_c.mean,
             &c_c.log_var,
+            e1,
             dt,
             1.0,
             s,
@@ -312,13 +323,14 @@ impl HostVae {
                     resize(g_mean, n * dz);
                     resize(g_lv, n * dz);
                 }
+                exp_into(e1, &c_b.log_var[..n * dz], -1.0);
+                exp_into(e2, &c_enc.log_var[..n * dz], 1.0);
                 for i in 0..n {
                     let mut row = 0f64;
                     for j in 0..dz {
                         let k = i * dz + j;
                         let (mq, lq, mp, lp) = (c_enc.mean[k], c_enc.log_var[k], c_b.mean[k], c_b.log_var[k]);
-                        let inv_p = (-lp).exp();
-                        let var_q = lq.exp();
+                        let (inv_p, var_q) = (e1[k], e2[k]);
                         let diff = mq - mp;
                         let ratio = (var_q + diff * diff) * inv_p;
                         row += f64::from(lp - lq + ratio - 1.0);
@@ -326,7 +338,7 @@ impl HostVae {
                             let gz = g_in[i * (dz + dx) + j];
                             let w = s * kl_weight;
                             g_mean[k] = w * diff * inv_p + gz;
-                            g_lv[k] = w * 0.5 * (var_q * inv_p - 1.0) + gz * eps[k] * 0.5 * (0.5 * lq).exp();
+                            g_lv[k] = w * 0.5 * (var_q * inv_p - 1.0) + gz * eps[k] * 0.5 * sig[k];
                             g_mean2[k] = -w * diff * inv_p;
                             g_lv2[k] = w * 0.5 * (1.0 - ratio);
                         }
@@ -348,6 +360,7 @@ impl HostVae {
                         x,
                         &c_b.mean,
                         &c_b.log_var,
+                        e1,
                         dx,
                         x_weight,
                         s,
@@ -363,12 +376,13 @@ impl HostVae {
                     resize(g_lv, n * dz);
                 }
                 // KL(q ‖ N(0, I)) (sbi_nn::kl_std_normal).
+                exp_into(e1, &c_enc.log_var[..n * dz], 1.0);
                 for i in 0..n {
                     let mut row = 0f64;
                     for j in 0..dz {
                         let k = i * dz + j;
                         let (m, lv) = (c_enc.mean[k], c_enc.log_var[k]);
-                        let var = lv.exp();
+                        let var = e1[k];
                         row += f64::from(var + m * m - 1.0 - lv);
                         if backward {
                             let mut gz = g_in[i * (dz + dx) + j];
@@ -377,7 +391,7 @@ impl HostVae {
                             }
                             let w = s * kl_weight;
                             g_mean[k] = w * m + gz;
-                            g_lv[k] = w * 0.5 * (var - 1.0) + gz * eps[k] * 0.5 * (0.5 * lv).exp();
+                            g_lv[k] = w * 0.5 * (var - 1.0) + gz * eps[k] * 0.5 * sig[k];
                         }
                     }
                     loss[i] += f64::from(kl_weight) * 0.5 * row;
