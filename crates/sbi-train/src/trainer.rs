@@ -374,8 +374,9 @@ impl<S> Tracker<S> {
             if self.best.as_ref().is_none_or(|(_, _, b)| v < *b) {
                 self.best = Some((state(), epoch, v));
             }
-            // With `min_delta = 0` this is "a new best" (the reference is the best).
-            if v < self.reference - self.min_delta || self.reference == f64::INFINITY {
+            // The reference starts at +∞, so the first loss always resets; with
+            // `min_delta = 0` this is "a new best" (the reference is then the best).
+            if v < self.reference - self.min_delta {
                 self.reference = v;
                 self.since_best = 0;
             } else if epoch > self.warmup {
