@@ -328,7 +328,8 @@ pub(crate) struct Tracker<S> {
     warmup: usize,
     patience: usize,
     min_delta: f64,
-    since_best: usize,
+    /// Epochs (after the KL warm-up) since the patience count was last reset.
+    since_reset: usize,
     /// The validation loss of the last patience reset (`min_delta`).
     reference: f64,
     best: Option<(S, usize, f64)>,
@@ -344,7 +345,7 @@ impl<S> Tracker<S> {
             warmup: config.kl_schedule.warmup_epochs(),
             patience: config.patience,
             min_delta: config.min_delta,
-            since_best: 0,
+            since_reset: 0,
             reference: f64::INFINITY,
             best: None,
             history: Vec::new(),
@@ -378,9 +379,9 @@ impl<S> Tracker<S> {
             // `min_delta = 0` this is "a new best" (the reference is then the best).
             if v < self.reference - self.min_delta {
                 self.reference = v;
-                self.since_best = 0;
+                self.since_reset = 0;
             } else if epoch > self.warmup {
-                self.since_best += 1;
+                self.since_reset += 1;
             }
         }
         let stats = EpochStats {
@@ -393,7 +394,7 @@ impl<S> Tracker<S> {
         };
         progress(&Progress::Epoch(stats.clone()));
         self.history.push(stats);
-        let stop = val_loss.is_some() && self.since_best >= self.patience && epoch > self.warmup;
+        let stop = val_loss.is_some() && self.since_reset >= self.patience && epoch > self.warmup;
         self.stopped_early = stop && epoch < self.max_epochs;
         Ok(stop)
     }

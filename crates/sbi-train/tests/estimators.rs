@@ -237,6 +237,23 @@ fn the_fused_engine_takes_the_burn_engines_first_step() {
     assert!(worst < 1e-3, "draws differ by up to {worst}");
 }
 
+/// The training report of CP-VAE on `data` with one step per epoch (batch 512 ≥ the
+/// training rows), learning rate 5e-2, at most `max_epochs` epochs without early
+/// stopping, the given `engine` and `extra` `[train]` settings.
+fn one_step_epochs(
+    data: &Dataset,
+    device: &Device,
+    max_epochs: usize,
+    engine: &str,
+    extra: &str,
+) -> TrainReport {
+    let s = settings(&format!(
+        "max_epochs = {max_epochs}\npatience = 50\nbatch_size = 512\nlearning_rate = 5e-2\nengine = \"{engine}\"\n{extra}"
+    ));
+    let post = estimator(Method::CpVae, &s).unwrap().fit(data, device, None, &mut |_| {}).unwrap();
+    post.meta().report.clone().unwrap()
+}
+
 /// A cosine learning-rate schedule ends training at its length, both engines apply it
 /// the same way (one step per epoch here, so the third epoch's loss follows steps
 /// taken at factors 1 and (1 + cos(π/3))/2 = 0.75), and it changes the training.
@@ -244,13 +261,7 @@ fn the_fused_engine_takes_the_burn_engines_first_step() {
 fn both_engines_apply_the_learning_rate_schedule() {
     let data = conjugate(400, 9);
     let device = devices().remove(0);
-    let fit = |engine: &str, schedule: &str| {
-        let s = settings(&format!(
-            "max_epochs = 50\npatience = 50\nbatch_size = 512\nlearning_rate = 5e-2\nengine = \"{engine}\"\n{schedule}"
-        ));
-        let post = estimator(Method::CpVae, &s).unwrap().fit(&data, &device, None, &mut |_| {}).unwrap();
-        post.meta().report.clone().unwrap()
-    };
+    let fit = |engine: &str, schedule: &str| one_step_epochs(&data, &device, 50, engine, schedule);
     let cosine = "lr_schedule = { kind = \"cosine\", epochs = 3.0 }\n";
     let (burn, fused) = (fit("burn", cosine), fit("fused", cosine));
     assert_eq!((burn.epochs, fused.epochs), (3, 3), "the schedule's length ends training");
@@ -269,29 +280,23 @@ fn both_engines_apply_the_learning_rate_schedule() {
 fn both_engines_average_the_weights_the_same_way() {
     let data = conjugate(400, 10);
     let device = devices().remove(0);
-    let fit = |engine: &str, ema: &str| {
-        let s = settings(&format!(
-            "max_epochs = 4\npatience = 50\nbatch_size = 512\nlearning_rate = 5e-2\nengine = \"{engine}\"\n{ema}"
-        ));
-        let post = estimator(Method::CpVae, &s).unwrap().fit(&data, &device, None, &mut |_| {}).unwrap();
-        post.meta().report.clone().unwrap()
-    };
+    let fit = |engine: &str, ema: &str| one_step_epochs(&data, &device, 4, engine, ema);
     let losses = |r: &TrainReport| -> (Vec<f64>, Vec<f64>) {
         r.history.iter().map(|e| (e.train_loss, e.val_loss.unwrap())).unzip()
     };
-    let half = "ema_decay = 0.5\n";
-    for engine in ["burn", "fused"] {
+    let averaged_val = ["burn", "fused"].map(|engine| {
         let (raw_train, raw_val) = losses(&fit(engine, ""));
-        let (avg_train, avg_val) = losses(&fit(engine, half));
+        let (avg_train, avg_val) = losses(&fit(engine, "ema_decay = 0.5\n"));
         assert_eq!(avg_train, raw_train, "{engine}: the average changed the training");
         let moved =
             raw_val.iter().zip(&avg_val).skip(1).all(|(a, b)| (a - b).abs() > 1e-4 * a.abs().max(1.0));
         assert!(moved, "{engine}: validation of the average {avg_val:?} against the weights {raw_val:?}");
         let (_, zero_val) = losses(&fit(engine, "ema_decay = 0.0\n"));
         assert_eq!(zero_val, raw_val, "{engine}: ema_decay = 0 is not the raw weights");
-    }
-    let ((_, vb), (_, vf)) = (losses(&fit("burn", half)), losses(&fit("fused", half)));
-    for (b, f) in vb.iter().zip(&vf) {
+        avg_val
+    });
+    let [vb, vf] = &averaged_val;
+    for (b, f) in vb.iter().zip(vf) {
         assert!(
             (b - f).abs() < 1e-3 * b.abs().max(1.0),
             "validation of the average: {vb:?} (burn) vs {vf:?} (fused)"
