@@ -54,19 +54,63 @@ impl Adam {
             }
             let p = &mut values[range.clone()];
             let (m, v) = (&mut self.m[range.clone()], &mut self.v[range.clone()]);
-            for k in 0..p.len() {
-                let mut gk = g[k];
-                if !self.decoupled && self.weight_decay != 0.0 {
-                    gk += self.weight_decay * p[k];
-                }
-                m[k] = flush(m[k] * b1 + gk * (1.0 - b1));
-                v[k] = flush(v[k] * b2 + gk * gk * (1.0 - b2));
-                let delta = m[k] * factor / (v[k].sqrt() + eps);
-                if self.decoupled && self.weight_decay != 0.0 {
-                    p[k] *= 1.0 - lr * self.weight_decay;
-                }
-                p[k] -= delta * lr;
+            let (wd, decoupled) = (self.weight_decay, self.decoupled);
+            let update = Update { p, g: &*g, m, v, b1, b2, factor, eps, lr, weight_decay: wd };
+            match (wd != 0.0, decoupled) {
+                (false, _) => pulp::Arch::new().dispatch(update.with::<false, false>()),
+                (true, false) => pulp::Arch::new().dispatch(update.with::<true, false>()),
+                (true, true) => pulp::Arch::new().dispatch(update.with::<false, true>()),
             }
+        }
+    }
+}
+
+/// One tensor's update (the body of [`Adam::step`] after clipping), compiled for the
+/// CPU's vector instructions through [`pulp::Arch::dispatch`]: the arithmetic is
+/// IEEE operations without fused multiply-adds (`sqrt` and division are correctly
+/// rounded in every instruction set), so the bits are those of the scalar loop
+/// (tested). Run element by element with indices, the update was not vectorised
+/// (bounds checks) and took 40 µs per step for 6,000 parameters, 4 % of a CP-VAE
+/// run with hidden widths [32, 32].
+struct Update<'a> {
+    p: &'a mut [f32],
+    g: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    b1: f32,
+    b2: f32,
+    factor: f32,
+    eps: f32,
+    lr: f32,
+    weight_decay: f32,
+}
+
+impl<'a> Update<'a> {
+    /// The update with the L2 penalty (`L2`: Adam) or the decoupled decay (`DECAY`:
+    /// AdamW) compiled in or out.
+    fn with<const L2: bool, const DECAY: bool>(self) -> UpdateWith<'a, L2, DECAY> {
+        UpdateWith(self)
+    }
+}
+
+struct UpdateWith<'a, const L2: bool, const DECAY: bool>(Update<'a>);
+
+impl<const L2: bool, const DECAY: bool> pulp::WithSimd for UpdateWith<'_, L2, DECAY> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Update { p, g, m, v, b1, b2, factor, eps, lr, weight_decay } = self.0;
+        let keep = 1.0 - lr * weight_decay;
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = if L2 { g + weight_decay * *p } else { g };
+            *m = flush(*m * b1 + g * (1.0 - b1));
+            *v = flush(*v * b2 + g * g * (1.0 - b2));
+            let delta = *m * factor / (v.sqrt() + eps);
+            if DECAY {
+                *p *= keep;
+            }
+            *p -= delta * lr;
         }
     }
 }
@@ -135,6 +179,56 @@ mod tests {
         }
         assert_eq!(adam.m, vec![0.0, 0.0], "both first moments flushed by step 2000");
         assert!(p.iter().all(|v| v.is_finite()));
+    }
+
+    /// The update as it was written before it was vectorised: element by element.
+    fn scalar_step(adam: &mut Adam, values: &mut [f32], grads: &[f32], lr: f32) {
+        adam.time += 1;
+        let (b1, b2) = (adam.beta_1, adam.beta_2);
+        let bc2_sqrt = (1.0 - b2.powi(adam.time)).sqrt();
+        let factor = bc2_sqrt / (1.0 - b1.powi(adam.time));
+        let eps = adam.epsilon * bc2_sqrt;
+        for k in 0..values.len() {
+            let mut gk = grads[k];
+            if !adam.decoupled && adam.weight_decay != 0.0 {
+                gk += adam.weight_decay * values[k];
+            }
+            adam.m[k] = flush(adam.m[k] * b1 + gk * (1.0 - b1));
+            adam.v[k] = flush(adam.v[k] * b2 + gk * gk * (1.0 - b2));
+            let delta = adam.m[k] * factor / (adam.v[k].sqrt() + eps);
+            if adam.decoupled && adam.weight_decay != 0.0 {
+                values[k] *= 1.0 - lr * adam.weight_decay;
+            }
+            values[k] -= delta * lr;
+        }
+    }
+
+    /// The vectorised update gives the scalar loop's bits, for Adam and AdamW with
+    /// and without weight decay, over steps whose gradients span many magnitudes
+    /// (tiny ones included, whose squares underflow) and some zeros.
+    #[test]
+    fn the_vectorised_update_is_the_scalar_loop_to_the_bit() {
+        for (wd, decoupled) in [(0.0, false), (1e-2, false), (1e-2, true), (0.0, true)] {
+            let len = 1003;
+            let mut fast = Adam::new(len, 1e-8, wd, decoupled, None);
+            let mut slow = fast.clone();
+            let mut p_fast: Vec<f32> = (0..len).map(|i| ((i * 13 % 97) as f32 - 48.0) / 10.0).collect();
+            let mut p_slow = p_fast.clone();
+            for t in 0..50 {
+                let mut g: Vec<f32> = (0..len)
+                    .map(|i| {
+                        let e = ((i * 7 + t * 3) % 60) as i32 - 45;
+                        if (i + t) % 11 == 0 { 0.0 } else { ((i % 5) as f32 - 2.2) * 2f32.powi(e) }
+                    })
+                    .collect();
+                scalar_step(&mut slow, &mut p_slow, &g, 3e-3);
+                fast.step(&mut p_fast, &mut g, std::slice::from_ref(&(0..len)), 3e-3);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&p_fast), bits(&p_slow), "wd {wd}, decoupled {decoupled}, step {t}");
+                assert_eq!(bits(&fast.m), bits(&slow.m));
+                assert_eq!(bits(&fast.v), bits(&slow.v));
+            }
+        }
     }
 
     #[test]

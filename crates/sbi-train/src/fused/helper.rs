@@ -11,7 +11,8 @@
 //! the same way.
 //!
 //! Jobs and results travel by value (the buffers go back and forth, so nothing is
-//! reallocated); the parameters are copied into the job, 4 bytes per weight.
+//! reallocated); the parameters are copied into the job, 4 bytes per weight, and a
+//! training batch's rows travel as indices, which the helper gathers itself.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -28,6 +29,9 @@ const POLLS_PER_CLOCK: u32 = 64;
 pub(super) struct Job {
     /// The model's parameters.
     pub params: Vec<f32>,
+    /// Row indices into the training data: when not empty, the helper gathers
+    /// `theta` and `x` from them itself.
+    pub rows: Vec<usize>,
     /// The shard's rows: `theta: [n, d_θ]`, `x: [n, d_x]`, `eps: [n, d_z]`.
     pub theta: Vec<f32>,
     pub x: Vec<f32>,

@@ -2,8 +2,10 @@
 //! Burn's autodiff of `sbi_nn::CpVae::loss_terms`/`UpVae::loss_terms`, the
 //! optimiser against Burn's Adam/AdamW, and sharded batches against one shard.
 
-use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 use sbi_nn::burn::nn::Linear;
 use sbi_nn::burn::optim::{AdamConfig, AdamWConfig, GradientsParams};
 use sbi_nn::burn::tensor::Gradients;
@@ -11,7 +13,7 @@ use sbi_nn::burn::tensor::{Device, Tensor};
 use sbi_nn::{Activation, CpVaeConfig, DeviceChoice, GaussianMlp, NetConfig, UpVaeConfig, standard_normal};
 
 use super::adam::Adam;
-use super::fit::{Shards, batch_loss, serve_job, shard_loss};
+use super::fit::{Shards, TrainRows, batch_loss, fit_fused, serve_job, shard_loss, train_batch_loss};
 use super::helper::{Exchange, Helper};
 use super::vae::{Batch, HostVae, Shard};
 
@@ -213,7 +215,7 @@ fn two_shards_give_the_one_shard_sums() {
     std::thread::scope(|s| {
         let t = s.spawn(|| {
             let mut shard = Shard::default();
-            exchange.serve(main, |job| serve_job(&host, &mut shard, job));
+            exchange.serve(main, |job| serve_job(&host, None, &mut shard, job));
         });
         let mut par = Shards::new(Some(Helper::new(&exchange, t.thread().clone())));
         for _ in 0..2 {
@@ -227,6 +229,108 @@ fn two_shards_give_the_one_shard_sums() {
         batch_loss(&host, Batch { grad_scale: None, ..batch }, &mut par, &mut loss4);
         assert_eq!(loss4, loss2);
     });
+}
+
+/// Training batches given by row indices ([`train_batch_loss`]: the noise drawn in
+/// two parts, the second shard's rows gathered by the helper thread) give the bits
+/// of [`batch_loss`] on the batch gathered and drawn in one piece, with and without
+/// a helper, and leave the generator where one draw of the batch's noise leaves it.
+/// Widths inside (2) and outside (13) the fixed-size gathering; batches of two
+/// shards (300 rows) and of one (100). A validation batch through the same helper
+/// afterwards uses its own inputs, not the last job's rows.
+#[test]
+fn training_batches_by_row_index_match_the_gathered_batch() {
+    let dev = device();
+    let (n, dz, kl) = (400, 3, 0.7);
+    for (dt, dx) in [(2, 13), (13, 2)] {
+        let model = CpVaeConfig::new(dt, dx).with_latent_dim(dz).init(&dev).unwrap();
+        let host = HostVae::from_cp(&model).unwrap();
+        let [(th, _), (xh, _), (val_eps, _)] = inputs(n, dt, dx, dz, &dev);
+        let data = TrainRows { theta: &th, x: &xh };
+        let p = &host.params.values;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(3));
+        let rows_of = |src: &[f32], d: usize, rows: &[usize]| -> Vec<f32> {
+            rows.iter().flat_map(|&i| src[i * d..(i + 1) * d].iter().copied()).collect()
+        };
+        // A validation batch: the first 200 rows in order, with their own noise.
+        let (vt, vx, ve) = (&th[..200 * dt], &xh[..200 * dx], &val_eps[..200 * dz]);
+        let val = Batch { params: p, theta: vt, x: vx, eps: ve, kl_weight: 1.0, grad_scale: None };
+        let mut val_want = vec![0.0; 200];
+        batch_loss(&host, val, &mut Shards::new(None), &mut val_want);
+        for b in [300, 100] {
+            let rows = &order[..b];
+            let mut rng = ChaCha8Rng::seed_from_u64(7);
+            let (theta, x) = (rows_of(&th, dt, rows), rows_of(&xh, dx, rows));
+            let eps: Vec<f32> = (0..b * dz).map(|_| rng.sample::<f32, _>(StandardNormal)).collect();
+            let after = rng.next_u64();
+            let batch = Batch {
+                params: p,
+                theta: &theta,
+                x: &x,
+                eps: &eps,
+                kl_weight: kl,
+                grad_scale: Some(1.0 / b as f32),
+            };
+            let mut want = Shards::new(None);
+            let mut want_loss = vec![0.0; b];
+            batch_loss(&host, batch, &mut want, &mut want_loss);
+            let check = |shards: &mut Shards, what: &str| {
+                let mut rng = ChaCha8Rng::seed_from_u64(7);
+                let mut loss = vec![0.0; b];
+                train_batch_loss(&host, data, p, rows, kl, &mut rng, shards, &mut loss);
+                assert_eq!(loss, want_loss, "{what}, d_θ {dt}, d_x {dx}, {b} rows: losses");
+                assert_eq!(
+                    shards.first.grads, want.first.grads,
+                    "{what}, d_θ {dt}, d_x {dx}, {b} rows: gradients"
+                );
+                assert_eq!(rng.next_u64(), after, "{what}: the generator's position");
+            };
+            check(&mut Shards::new(None), "no helper");
+            let exchange = Exchange::new();
+            let main = std::thread::current();
+            std::thread::scope(|s| {
+                let t = s.spawn(|| {
+                    let mut shard = Shard::default();
+                    exchange.serve(main, |job| serve_job(&host, Some(data), &mut shard, job));
+                });
+                let mut par = Shards::new(Some(Helper::new(&exchange, t.thread().clone())));
+                check(&mut par, "helper");
+                check(&mut par, "helper, buffers reused");
+                let mut val_loss = vec![0.0; 200];
+                batch_loss(&host, val, &mut par, &mut val_loss);
+                assert_eq!(val_loss, val_want, "a validation batch after training batches");
+            });
+        }
+    }
+}
+
+/// A whole fused fit gives the same weights and losses with one thread (both
+/// shards on the training thread) as with two (the helper thread), to the bit.
+#[test]
+fn fused_fits_do_not_depend_on_the_thread_count() {
+    let dev = device();
+    let (n, dt, dx) = (700, 2, 3);
+    let model = UpVaeConfig::new(dt, dx).with_latent_dim(2).init(&dev).unwrap();
+    let host = HostVae::from_up(&model).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let theta = ndarray::Array2::from_shape_fn((n, dt), |_| rng.random_range(-1.0..1.0));
+    let x = ndarray::Array2::from_shape_fn((n, dx), |(i, j)| {
+        theta[[i, j % dt]] + 0.3 * rng.random_range(-1.0..1.0)
+    });
+    let data = crate::Dataset::new(theta, x).unwrap();
+    let config = crate::TrainConfig::new().with_batch_size(256).with_max_epochs(3).with_seed(4);
+    let fit = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| fit_fused(&host, &data, &config, &mut |_| {})).unwrap()
+    };
+    let (one, two) = (fit(1), fit(2));
+    assert_eq!(one.values, two.values);
+    let losses = |f: &super::fit::FusedFit| {
+        f.report.history.iter().map(|e| (e.train_loss, e.val_loss)).collect::<Vec<_>>()
+    };
+    assert_eq!(losses(&one), losses(&two));
+    assert_eq!(one.report.epochs, 3);
 }
 
 /// Three steps of Burn's optimiser on a linear layer against the host optimiser
