@@ -175,12 +175,11 @@ pub(super) fn batch_loss(vae: &HostVae, batch: Batch, shards: &mut Shards, loss:
     let run = |r: &std::ops::Range<usize>, shard: &mut Shard, out: &mut [f64]| {
         shard_loss(vae, batch.rows(vae, r.clone()), shard, out)
     };
-    let (l0, l1) = loss.split_at_mut(ranges[0].end);
     if ranges.len() == 1 {
-        run(&ranges[0], &mut shards.first, l0);
+        run(&ranges[0], &mut shards.first, loss);
         return;
     }
-    let r1 = &ranges[1];
+    let (r0, r1) = (&ranges[0], &ranges[1]);
     let second_grads = match &shards.helper {
         Some(helper) => {
             let mut job = std::mem::take(&mut shards.job);
@@ -189,21 +188,16 @@ pub(super) fn batch_loss(vae: &HostVae, batch: Batch, shards: &mut Shards, loss:
                 dst.extend_from_slice(src);
             };
             let second = batch.rows(vae, r1.clone());
-            fill(&mut job.params, second.params);
             fill(&mut job.theta, second.theta);
             fill(&mut job.x, second.x);
             fill(&mut job.eps, second.eps);
             job.rows.clear();
-            job.loss.resize(r1.len(), 0.0);
-            (job.kl_weight, job.grad_scale) = (second.kl_weight, second.grad_scale);
-            helper.post(job);
-            run(&ranges[0], &mut shards.first, l0);
-            shards.job = helper.wait().expect("the fused engine's helper thread panicked");
-            l1.copy_from_slice(&shards.job.loss);
+            shards.job = share(helper, job, batch, loss, r0.end, |l0| run(r0, &mut shards.first, l0));
             &shards.job.grads
         }
         None => {
-            run(&ranges[0], &mut shards.first, l0);
+            let (l0, l1) = loss.split_at_mut(r0.end);
+            run(r0, &mut shards.first, l0);
             run(r1, &mut shards.second, l1);
             &shards.second.grads
         }
@@ -211,6 +205,30 @@ pub(super) fn batch_loss(vae: &HostVae, batch: Batch, shards: &mut Shards, loss:
     if batch.grad_scale.is_some() {
         shards.first.grads.iter_mut().zip(second_grads).for_each(|(x, y)| *x += y);
     }
+}
+
+/// The exchange of a two-shard batch: hands the second shard's `job` (its inputs
+/// set, or its rows) to the helper with `batch`'s weights, KL weight and gradient
+/// scale, computes the first `n0` per-pair losses with `first` meanwhile, waits, and
+/// returns the job with its losses copied into `loss[n0..]`.
+fn share(
+    helper: &Helper,
+    mut job: Job,
+    batch: Batch,
+    loss: &mut [f64],
+    n0: usize,
+    first: impl FnOnce(&mut [f64]),
+) -> Job {
+    job.params.clear();
+    job.params.extend_from_slice(batch.params);
+    job.loss.resize(loss.len() - n0, 0.0);
+    (job.kl_weight, job.grad_scale) = (batch.kl_weight, batch.grad_scale);
+    helper.post(job);
+    let (l0, l1) = loss.split_at_mut(n0);
+    first(l0);
+    let job = helper.wait().expect("the fused engine's helper thread panicked");
+    l1.copy_from_slice(&job.loss);
+    job
 }
 
 /// [`batch_loss`] for a training batch of the rows `rows` of `data`, with gradients
@@ -252,20 +270,16 @@ pub(super) fn train_batch_loss(
     // The same draws in the same order as `normals(rng, b * dz, ..)`.
     normals(rng, r0.len() * dz, &mut shards.eps);
     normals(rng, r1.len() * dz, &mut job.eps);
-    job.params.clear();
-    job.params.extend_from_slice(params);
     job.rows.clear();
-    job.rows.extend_from_slice(&rows[r1.clone()]);
-    job.loss.resize(r1.len(), 0.0);
-    (job.kl_weight, job.grad_scale) = (kl_weight, grad_scale);
-    helper.post(job);
-    gather(data.theta, vae.d_theta, &rows[r0.clone()], &mut shards.theta);
-    gather(data.x, vae.d_x, &rows[r0.clone()], &mut shards.x);
-    let first = Batch { params, theta: &shards.theta, x: &shards.x, eps: &shards.eps, kl_weight, grad_scale };
-    let (l0, l1) = loss.split_at_mut(r0.end);
-    shard_loss(vae, first, &mut shards.first, l0);
-    shards.job = helper.wait().expect("the fused engine's helper thread panicked");
-    l1.copy_from_slice(&shards.job.loss);
+    job.rows.extend_from_slice(&rows[r1]);
+    // The settings of the batch; its inputs are gathered by each shard.
+    let batch = Batch { params, theta: &[], x: &[], eps: &[], kl_weight, grad_scale };
+    shards.job = share(helper, job, batch, loss, r0.end, |l0| {
+        gather(data.theta, vae.d_theta, &rows[r0.clone()], &mut shards.theta);
+        gather(data.x, vae.d_x, &rows[r0.clone()], &mut shards.x);
+        let first = Batch { theta: &shards.theta, x: &shards.x, eps: &shards.eps, ..batch };
+        shard_loss(vae, first, &mut shards.first, l0);
+    });
     shards.first.grads.iter_mut().zip(&shards.job.grads).for_each(|(x, y)| *x += y);
 }
 
