@@ -7,7 +7,9 @@ with 1 and then 2 threads), then our example binary does the same for the task
 (`cargo run --release -p sbi-sim --example throughput`, called as a subprocess).
 Each burst gives a mean time per call (the throughput statistic criterion reports)
 and a best call. Per task it prints the median over rounds of both, for sbibm its
-faster thread count, and the median of the per-round ratios ours/sbibm.
+faster thread count, and the median of the per-round ratios ours/sbibm. With
+`--into`, each round also runs a burst of ours writing into one reused output
+(`simulate_into`, the example's `--into 1`) and prints it as a second row.
 
     cargo build --release -p sbi-sim --example throughput
     python3 -m venv /tmp/venv-sbibm && /tmp/venv-sbibm/bin/pip install sbibm
@@ -44,8 +46,9 @@ def sbibm_burst(simulator, theta, seconds):
     return statistics.fmean(times), min(times)
 
 
-def ours_burst(name, num, seconds):
-    out = subprocess.run([BIN, "--tasks", name, "--num", str(num), "--seconds", str(seconds)],
+def ours_burst(name, num, seconds, into=False):
+    out = subprocess.run([BIN, "--tasks", name, "--num", str(num), "--seconds", str(seconds),
+                          "--into", "1" if into else "0"],
                          check=True, capture_output=True, text=True).stdout
     m = re.search(r"best\s+([\d.]+) µs.*mean\s+([\d.]+) µs", out)
     return float(m.group(2)) * 1e-6, float(m.group(1)) * 1e-6
@@ -57,6 +60,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--num", type=int, default=10_000)
     ap.add_argument("--tasks", nargs="+", default=TASKS)
+    ap.add_argument("--into", action="store_true",
+                    help="also time ours into a reused output (simulate_into)")
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {args.num} simulations per call, "
           f"{args.rounds} rounds of {args.seconds} s bursts")
@@ -75,18 +80,24 @@ def main():
                 torch.set_num_threads(threads)
                 side[threads] = sbibm_burst(simulator, theta, args.seconds)
             threads = min(side, key=lambda k: side[k][0])
-            rows.append((ours_burst(name, args.num, args.seconds), side[threads], threads))
+            ours = {False: ours_burst(name, args.num, args.seconds)}
+            if args.into:
+                ours[True] = ours_burst(name, args.num, args.seconds, into=True)
+            rows.append((ours, side[threads], threads))
         med = statistics.median
-        ours_mean = med(r[0][0] for r in rows)
-        ours_best = med(r[0][1] for r in rows)
+        n = args.num
+        used = sorted({r[2] for r in rows})
         sb_mean = med(r[1][0] for r in rows)
         sb_best = med(r[1][1] for r in rows)
-        ratio_mean = med(r[1][0] / r[0][0] for r in rows)
-        ratio_best = med(r[1][1] / r[0][1] for r in rows)
-        used = sorted({r[2] for r in rows})
-        n = args.num
-        print(f"{name:24s} {n / ours_mean:12.4g} {n / sb_mean:12.4g} {ratio_mean:6.1f}x   "
-              f"{n / ours_best:12.4g} {n / sb_best:12.4g} {ratio_best:6.1f}x  ({used})", flush=True)
+        for into in rows[0][0]:
+            ours_mean = med(r[0][into][0] for r in rows)
+            ours_best = med(r[0][into][1] for r in rows)
+            ratio_mean = med(r[1][0] / r[0][into][0] for r in rows)
+            ratio_best = med(r[1][1] / r[0][into][1] for r in rows)
+            label = name + (" (into)" if into else "")
+            print(f"{label:24s} {n / ours_mean:12.4g} {n / sb_mean:12.4g} {ratio_mean:6.1f}x   "
+                  f"{n / ours_best:12.4g} {n / sb_best:12.4g} {ratio_best:6.1f}x  ({used})",
+                  flush=True)
 
 
 if __name__ == "__main__":

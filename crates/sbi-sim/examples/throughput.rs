@@ -2,10 +2,12 @@
 //! `benchmarks/python/sbibm_simulators.py` measures sbibm's: 10,000 prior draws per
 //! task, then `simulate` called back to back from the main thread for at least
 //! `--seconds` (default 5); prints the best call and the mean over all calls as
-//! simulations per second. See docs/tasks.md ("Speed").
+//! simulations per second. With `--into 1`, `simulate_into` writes every call into one
+//! output array allocated once, as a loop that reuses its buffer would. See docs/tasks.md
+//! ("Speed").
 //!
 //! ```text
-//! cargo run --release -p sbi-sim --example throughput [-- --seconds S --num N --tasks a,b]
+//! cargo run --release -p sbi-sim --example throughput [-- --seconds S --num N --tasks a,b --into 1]
 //! ```
 
 use rand::SeedableRng;
@@ -15,7 +17,7 @@ use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut seconds, mut num, mut tasks) = (5.0f64, 10_000usize, TASK_NAMES.to_vec());
+    let (mut seconds, mut num, mut tasks, mut into) = (5.0f64, 10_000usize, TASK_NAMES.to_vec(), false);
     let mut names = String::new();
     while let Some(a) = args.next() {
         let v = args.next().unwrap_or_default();
@@ -23,26 +25,34 @@ fn main() {
             "--seconds" => seconds = v.parse().expect("--seconds takes a number"),
             "--num" => num = v.parse().expect("--num takes a count"),
             "--tasks" => names = v,
-            other => panic!("unknown argument {other} (use --seconds, --num, --tasks)"),
+            "--into" => into = v == "1",
+            other => panic!("unknown argument {other} (use --seconds, --num, --tasks, --into)"),
         }
     }
     if !names.is_empty() {
         tasks = names.split(',').collect();
     }
-    println!("{num} simulations per call, {} rayon threads", rayon::current_num_threads());
+    let mode = if into { "simulate_into one reused output" } else { "simulate, a new output per call" };
+    println!("{num} simulations per call, {} rayon threads, {mode}", rayon::current_num_threads());
     for name in tasks {
         let task = task_by_name(name).expect("known task");
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let theta = task.prior().sample(num, &mut rng);
         let sim = task.simulator();
-        sim.simulate(theta.view(), &mut rng).expect("valid θ"); // warm-up
+        let mut out = sim.simulate(theta.view(), &mut rng).expect("valid θ"); // warm-up
         let mut times = Vec::new();
         let start = Instant::now();
         while times.is_empty() || start.elapsed().as_secs_f64() < seconds {
             let t = Instant::now();
-            let x = sim.simulate(theta.view(), &mut rng).expect("valid θ");
-            times.push(t.elapsed().as_secs_f64());
-            std::hint::black_box(x);
+            if into {
+                sim.simulate_into(theta.view(), &mut rng, out.view_mut()).expect("valid θ");
+                times.push(t.elapsed().as_secs_f64());
+                std::hint::black_box(&out);
+            } else {
+                let x = sim.simulate(theta.view(), &mut rng).expect("valid θ");
+                times.push(t.elapsed().as_secs_f64());
+                std::hint::black_box(x);
+            }
         }
         let mean = times.iter().sum::<f64>() / times.len() as f64;
         times.sort_by(f64::total_cmp);
