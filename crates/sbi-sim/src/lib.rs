@@ -169,7 +169,7 @@ pub trait Simulator: Send + Sync {
         &self,
         theta: ArrayView2<f64>,
         rng: &mut dyn RngCore,
-        out: ArrayViewMut2<f64>,
+        mut out: ArrayViewMut2<f64>,
     ) -> Result<(), SimError> {
         check_theta(theta, self.theta_dim())?;
         if out.dim() != (theta.nrows(), self.x_dim()) {
@@ -181,12 +181,11 @@ pub trait Simulator: Send + Sync {
                 self.x_dim()
             )));
         }
-        let mut x = out;
         let base = rng.next_u64();
         let rows = self.chunk_rows().max(1);
         let mut chunks: Vec<_> = theta
             .axis_chunks_iter(Axis(0), rows)
-            .zip(x.axis_chunks_iter_mut(Axis(0), rows))
+            .zip(out.axis_chunks_iter_mut(Axis(0), rows))
             .enumerate()
             .collect();
         // A caller outside the pool cannot run the helpers' jobs itself; it waits for a
