@@ -135,20 +135,23 @@ pub trait Simulator: Send + Sync {
     /// Errors on a wrong width or a non-finite θ; failed rows are NaN (see
     /// [`count_nan_rows`]).
     ///
-    /// The chunks are shared out through a queue between the calling thread and up to
-    /// `rayon::current_num_threads() − 1` jobs on rayon's pool, so a caller outside the
-    /// pool simulates too instead of sleeping until the pool's workers wake up (which
-    /// took a fifth of a 10,000-row two_moons call). The caller simulates the first
-    /// chunk alone and timed; helpers are started only when the rest would take it
-    /// longer than [`HELPER_THRESHOLD`] (from inside the pool) or [`LINGER_THRESHOLD`]
-    /// (from outside it), since waking a sleeping worker can cost more than a short call
-    /// itself (measured on a 2-vCPU VM: a 10,000-row two_moons call took 35 µs on one
-    /// thread and 25–190 µs on average with a helper woken for it). After a call from
-    /// outside the pool that used helpers, one job per helper keeps a worker waiting for
-    /// [`LINGER`]; a call that finds one waiting shares out its chunks at once, without
-    /// the timed first chunk (back-to-back calls, as in a training-data loop or a
-    /// throughput benchmark, then use both cores of a 2-core machine). Neither choice
-    /// changes the output.
+    /// The chunks are shared out through a queue between the calling thread, which takes
+    /// them from the back, and up to `rayon::current_num_threads() − 1` helper jobs, which
+    /// take them from the front (so each thread writes much the same rows call after call,
+    /// and they stay in its core's cache). A caller inside a rayon pool spawns its helpers
+    /// on that pool; a caller outside every pool spawns them on a private pool of
+    /// `sbi-sim-helper-*` threads, one fewer than the global pool has, so that a call
+    /// neither waits for nor wakes a sleeping worker of the global pool (see the `linger`
+    /// module). The caller simulates the first chunk alone and timed; helpers are started
+    /// only when the rest would take it longer than [`HELPER_THRESHOLD`] (from inside a
+    /// pool) or [`LINGER_THRESHOLD`] (from outside), since waking a sleeping worker can
+    /// cost more than a short call itself (measured on a 2-vCPU VM: a 10,000-row two_moons
+    /// call took 35 µs on one thread and 25–190 µs on average with a helper woken for it).
+    /// After a call from outside the pools that used helpers, one job per helper keeps a
+    /// helper thread waiting for [`LINGER`]; a call that finds one waiting shares out its
+    /// chunks at once, without the timed first chunk (back-to-back calls, as in a
+    /// training-data loop or a throughput benchmark, then use both cores of a 2-core
+    /// machine). None of these choices changes the output.
     fn simulate(&self, theta: ArrayView2<f64>, rng: &mut dyn RngCore) -> Result<Array2<f64>, SimError> {
         // `simulate_into` validates θ (a wrong width only costs this allocation first).
         let mut x = Array2::<f64>::zeros((theta.nrows(), self.x_dim()));
@@ -183,16 +186,19 @@ pub trait Simulator: Send + Sync {
         }
         let base = rng.next_u64();
         let rows = self.chunk_rows().max(1);
-        let mut chunks: Vec<_> = theta
+        let mut chunks: std::collections::VecDeque<_> = theta
             .axis_chunks_iter(Axis(0), rows)
             .zip(out.axis_chunks_iter_mut(Axis(0), rows))
             .enumerate()
             .collect();
-        // A caller outside the pool cannot run the helpers' jobs itself; it waits for a
-        // worker, which may be asleep. After a call that used helpers, they stay waiting
-        // for a while (see `linger`); while they do, the chunks are shared out at once.
-        let outside = rayon::current_thread_index().is_none();
-        let share = |left: usize| rayon::current_num_threads().min(left).saturating_sub(1);
+        // A caller outside rayon's pools shares its chunks with the workers of a private
+        // pool (`linger::pool`), which may be asleep. After a call that used helpers, they
+        // stay waiting for a while (see `linger`); while they do, the chunks are shared
+        // out at once.
+        let pool = if rayon::current_thread_index().is_none() { linger::pool() } else { None };
+        let outside = pool.is_some();
+        let threads = pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads() + 1);
+        let share = |left: usize| threads.min(left).saturating_sub(1);
         let mut helpers = if outside && linger::SIMULATE.running() { share(chunks.len()) } else { 0 };
         #[cfg(test)]
         if helpers > 0 {
@@ -200,7 +206,7 @@ pub trait Simulator: Send + Sync {
         }
         if helpers == 0 {
             let start = Instant::now();
-            if let Some((c, (th, out))) = chunks.pop() {
+            if let Some((c, (th, out))) = chunks.pop_back() {
                 self.simulate_chunk(th, &mut row_rng(base, c as u64), out);
             }
             let projected = start.elapsed().saturating_mul(chunks.len() as u32);
@@ -216,39 +222,53 @@ pub trait Simulator: Send + Sync {
             }
         }
         let queue = std::sync::Mutex::new(chunks);
-        let work = || {
+        let work = |helper: bool| {
             loop {
                 // A poisoned lock only means another thread panicked; its chunks are lost with it.
-                let job = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                let job = if helper { q.pop_front() } else { q.pop_back() };
+                drop(q);
                 let Some((c, (th, out))) = job else { break };
                 self.simulate_chunk(th, &mut row_rng(base, c as u64), out);
             }
         };
         if helpers == 0 {
-            work();
+            work(false);
         } else {
             let busy = AtomicUsize::new(0);
-            rayon::in_place_scope(|s| {
-                for _ in 0..helpers {
-                    s.spawn(|_| {
-                        busy.fetch_add(1, Ordering::AcqRel);
-                        work();
-                        busy.fetch_sub(1, Ordering::AcqRel);
-                    });
+            match pool {
+                Some(pool) => {
+                    pool.in_place_scope(|s| share_out(s, helpers, &work, &busy, true));
+                    linger::SIMULATE.linger(pool, helpers);
                 }
-                work();
-                // Helpers still on their last chunk are waited for here, yielding, so that
-                // the scope's own wait (a sleep, for a caller outside the pool) is not
-                // entered just before they finish.
-                while outside && busy.load(Ordering::Acquire) > 0 {
-                    std::thread::yield_now();
-                }
-            });
-            if outside {
-                linger::SIMULATE.linger(helpers);
+                None => rayon::in_place_scope(|s| share_out(s, helpers, &work, &busy, false)),
             }
         }
         Ok(())
+    }
+}
+
+/// Runs `work` on the calling thread and on `helpers` jobs of the scope `s`, which
+/// count themselves in `busy` while they run. With `wait_busy` (a caller outside the
+/// pool), helpers still on their last chunk are waited for here, yielding, so that the
+/// scope's own wait (a sleep, for such a caller) is not entered just before they finish.
+fn share_out<'s>(
+    s: &rayon::Scope<'s>,
+    helpers: usize,
+    work: &'s (dyn Fn(bool) + Sync),
+    busy: &'s AtomicUsize,
+    wait_busy: bool,
+) {
+    for _ in 0..helpers {
+        s.spawn(|_| {
+            busy.fetch_add(1, Ordering::AcqRel);
+            work(true);
+            busy.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+    work(false);
+    while wait_busy && busy.load(Ordering::Acquire) > 0 {
+        std::thread::yield_now();
     }
 }
 
@@ -597,6 +617,64 @@ pub(crate) mod tests {
                 "no call found a lingering worker in {calls} calls ({:?})",
                 start.elapsed()
             );
+        }
+    }
+
+    /// Records the thread that simulates each chunk (for the test below).
+    struct Recorder(std::sync::Mutex<Vec<(std::thread::ThreadId, Option<String>)>>);
+
+    impl Simulator for Recorder {
+        fn theta_dim(&self) -> usize {
+            1
+        }
+        fn x_dim(&self) -> usize {
+            1
+        }
+        fn simulate_row(&self, theta: ArrayView1<f64>, _rng: &mut ChaCha8Rng, mut out: ArrayViewMut1<f64>) {
+            out[0] = theta[0];
+        }
+        fn simulate_chunk(&self, theta: ArrayView2<f64>, _rng: &mut ChaCha8Rng, mut out: ArrayViewMut2<f64>) {
+            let me = std::thread::current();
+            self.0.lock().unwrap().push((me.id(), me.name().map(String::from)));
+            // Long enough (about 50 µs a chunk) for a helper to take part.
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_micros(50) {
+                std::hint::spin_loop();
+            }
+            out.assign(&theta);
+        }
+    }
+
+    /// A call from outside rayon's pools simulates its chunks on the calling thread and
+    /// on the helper pool's threads (`sbi-sim-helper-*`, [`linger::pool`]), never on the
+    /// global pool's workers (whose wake-up for each call that pool cost); the helpers
+    /// take part within a few calls when the global pool has two or more threads.
+    #[test]
+    fn calls_from_outside_the_pools_share_chunks_only_with_the_helper_pool() {
+        let sim = Recorder(std::sync::Mutex::new(Vec::new()));
+        let theta = Array2::from_shape_fn((40 * SIM_CHUNK, 1), |(i, _)| i as f64);
+        let caller = std::thread::current().id();
+        let start = Instant::now();
+        let mut helped = false;
+        let mut calls = 0;
+        while calls < 3 || (!helped && start.elapsed() < Duration::from_secs(10)) {
+            sim.0.lock().unwrap().clear();
+            let x = sim.simulate(theta.view(), &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            assert_eq!(x, theta, "call {calls}: a chunk was lost or misplaced");
+            let seen = std::mem::take(&mut *sim.0.lock().unwrap());
+            assert_eq!(seen.len(), 40, "call {calls}: every chunk once");
+            for (id, name) in seen {
+                if id == caller {
+                    continue;
+                }
+                let name = name.unwrap_or_default();
+                assert!(name.starts_with("sbi-sim-helper-"), "call {calls}: a chunk ran on thread {name:?}");
+                helped = true;
+            }
+            calls += 1;
+        }
+        if rayon::current_num_threads() > 1 {
+            assert!(helped, "no helper took part in {calls} calls ({:?})", start.elapsed());
         }
     }
 

@@ -1,13 +1,13 @@
-//! A rayon worker kept awake between batched simulations.
+//! A helper thread kept awake between batched simulations.
 //!
 //! A 10,000-row two_moons call takes 30–75 µs on one core (depending on the VM), not
 //! much more than waking a sleeping rayon worker costs on a small VM, so
 //! [`crate::Simulator::simulate`] used to leave the second core idle at that size (a
 //! helper woken for each call made the mean call no faster). After a call from
-//! outside the pool that used helpers, one job per helper now stays on rayon's pool
-//! for [`LINGER`]: it runs whatever work the pool receives (through
-//! [`rayon::yield_now`], so nothing waits behind it) and otherwise yields the CPU
-//! between polls, as OpenMP's threads (torch's) spin after a parallel region. While
+//! outside rayon's pools that used helpers, one job per helper now stays on the
+//! helper pool ([`pool`]) for [`LINGER`]: it runs whatever work that pool receives
+//! (through [`rayon::yield_now`], so nothing waits behind it) and otherwise yields the
+//! CPU between polls, as OpenMP's threads (torch's) spin after a parallel region. While
 //! such a job is waiting, the next call hands out its chunks at once, and the waiting
 //! job picks them up without a wake-up. The cost: after such a call one core polls
 //! (yielding) for up to 2 ms.
@@ -16,6 +16,8 @@
 //! the borrowing work itself as ordinary scoped rayon jobs. Neither the lingering nor
 //! its absence changes any output.
 
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,35 @@ const POLLS_PER_CLOCK: u32 = 32;
 
 /// The lingering jobs of [`Simulator::simulate`](crate::Simulator::simulate), over every pool.
 pub(crate) static SIMULATE: Lingerers = Lingerers::new(LINGER);
+
+/// The pool of the helpers of [`Simulator::simulate`](crate::Simulator::simulate) calls
+/// made from outside rayon's pools: one thread fewer than rayon's global pool when first
+/// used (so the caller and the helpers together fill its threads; `RAYON_NUM_THREADS`
+/// is obeyed), `None` when the global pool has one thread (or the threads could not be
+/// started).
+///
+/// Why a pool of its own: a job injected into the global pool wakes one of its sleeping
+/// workers even when a lingering job is about to take it (rayon wakes a sleeper for
+/// injected work unless an idle worker is looking for some, and a lingering job is not
+/// idle but running). With a 2-thread global pool every call then paid a futex wake and
+/// had a third thread competing for two cores (149,000 context switches and 11 % of the
+/// CPU time in the kernel in 3 s of 10,000-row two_moons calls). This pool's threads are
+/// all lingering or all asleep, so a warm call wakes nobody.
+pub(crate) fn pool() -> Option<&'static ThreadPool> {
+    static POOL: OnceLock<Option<ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = rayon::current_num_threads().saturating_sub(1);
+        if threads == 0 {
+            return None;
+        }
+        ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("sbi-sim-helper-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
 
 /// A set of lingering jobs and how long each waits for work.
 #[derive(Debug)]
@@ -49,14 +80,14 @@ impl Lingerers {
         self.running.load(Ordering::Acquire) > 0
     }
 
-    /// Keeps up to `workers` workers of the current rayon pool awake (counting the
-    /// jobs of this set already alive); returns at once.
-    pub(crate) fn linger(&'static self, workers: usize) {
+    /// Keeps up to `workers` workers of `pool` awake (counting the jobs of this set
+    /// already alive); returns at once.
+    pub(crate) fn linger(&'static self, pool: &ThreadPool, workers: usize) {
         let mut now = self.alive.load(Ordering::Acquire);
         while now < workers {
             match self.alive.compare_exchange_weak(now, now + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    rayon::spawn(|| self.wait_for_work());
+                    pool.spawn(|| self.wait_for_work());
                     now += 1;
                 }
                 Err(seen) => now = seen,
@@ -105,8 +136,8 @@ mod tests {
     fn a_lingering_job_runs_posted_work_and_ends() {
         static SET: Lingerers = Lingerers::new(Duration::from_secs(2));
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        pool.install(|| SET.linger(1));
-        pool.install(|| SET.linger(1));
+        SET.linger(&pool, 1);
+        SET.linger(&pool, 1);
         assert_eq!(SET.alive.load(Ordering::Acquire), 1, "one job asked for");
         let start = Instant::now();
         while !SET.running() {
