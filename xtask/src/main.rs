@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Runs the CI script `.ci/run` (tests on both CPU backends, clippy -D warnings,
-    /// the wgpu build check, rustfmt --check).
+    /// rustdoc -D warnings, the wgpu build check, rustfmt --check).
     Ci,
     /// Runs a benchmark sweep in a release build and writes its report:
     /// `cargo xtask bench [--sweep quick|paper|sbibm|FILE] [--device D] [--jobs N] [--output DIR] ...`

@@ -25,7 +25,7 @@
 //! gradients and Adam moments live in flat vectors; hidden layers are zero-padded to a
 //! multiple of 16 units (padded units have zero weights, zero activations and zero
 //! gradients, so they stay exactly zero and change nothing); the matrix products use the
-//! register-tiled kernels of [`crate::gemm`], run under [`crate::simd::dispatch`] so that
+//! register-tiled kernels of `crate::gemm`, run under `crate::simd::dispatch` so that
 //! they vectorise for AVX-512 or AVX2 + FMA. One training step allocates nothing.
 
 use ndarray::{Array1, Array2, ArrayView2};

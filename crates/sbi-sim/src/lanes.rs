@@ -7,7 +7,7 @@
 //! contract: the output depends only on θ and the seed, never on the thread count.
 //!
 //! From the words, branch-free transforms that LLVM vectorises:
-//! - [`unit`]: U[0, 1) and [`unit_open_closed`]: U(0, 1], with 52 random bits;
+//! - [`unit()`]: U[0, 1) and [`unit_open_closed`]: U(0, 1], with 52 random bits;
 //! - [`direction`]: a uniform point on the unit circle (two bits choose the quadrant,
 //!   52 the angle within it; sine and cosine by polynomials on |φ| ≤ π/4);
 //! - [`box_muller`]: two independent standard normals from two words (Box and
@@ -18,7 +18,7 @@
 //! the last place (tested); the normals are checked against Φ by Kolmogorov-Smirnov.
 //! Only `+ − × ÷ √`, fused multiply-adds and bit operations are used, all correctly
 //! rounded by IEEE 754, so the results are the same at every CPU feature level
-//! ([`crate::simd`]) and on every platform.
+//! (`crate::simd`) and on every platform.
 
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
@@ -233,7 +233,7 @@ pub(crate) fn estrin<const N: usize>(x: f64, c: &[f64; N]) -> f64 {
     if n2 > 2 { r1.mul_add(x8, r0) } else { r0 }
 }
 
-/// `(cos φ, sin φ)` for `|φ| ≤ π/4` by the polynomials above (in φ², by [`estrin`]).
+/// `(cos φ, sin φ)` for `|φ| ≤ π/4` by the polynomials above (in φ², by `estrin`).
 #[inline(always)]
 pub fn cos_sin_quarter(phi: f64) -> (f64, f64) {
     let p2 = phi * phi;
@@ -278,7 +278,7 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 ///
 /// `u = 2^k·z` with `z ∈ [0.7071, 1.4142)` (the exponent split at √½ by an integer
 /// add, as in fdlibm), then `ln z = 2·atanh(s)` with `s = (z − 1)/(z + 1)`, |s| ≤ 0.1716,
-/// by a polynomial ([`ATANH_POLY`]), and `ln u = k·ln 2 + ln z`. Error within a few ulp (tested
+/// by a polynomial (`ATANH_POLY`), and `ln u = k·ln 2 + ln z`. Error within a few ulp (tested
 /// against `f64::ln`). Not for zero, subnormal, negative or non-finite input.
 #[inline(always)]
 pub fn ln_unit(u: f64) -> f64 {

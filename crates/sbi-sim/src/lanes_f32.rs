@@ -100,7 +100,7 @@ pub fn box_muller(lo: u32, hi: u32) -> (f32, f32) {
 const EXP_POLY: [f32; 8] = [1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0];
 
 /// `e^x` for `x ≤ 0`, branch-free: `x = k·ln 2 + r` with |r| ≤ ln2/2 (Cody–Waite,
-/// ln 2 in two parts), [`EXP_POLY`] for `e^r` and `2^k` built from its bits. Within a few ulp of the
+/// ln 2 in two parts), `EXP_POLY` for `e^r` and `2^k` built from its bits. Within a few ulp of the
 /// exact value down to −87; inputs below −87 give e^−87 (≈ 1.6·10⁻³⁸).
 #[inline(always)]
 pub fn exp_nonpos(x: f32) -> f32 {

@@ -5,7 +5,7 @@
 //! restoring the best weights, gradient clipping, KL-weight schedules, NaN
 //! detection, progress callbacks), the [`Estimator`] and [`Posterior`]
 //! traits, support-rejection sampling ([`sample`]), model files
-//! ([`model_file`]), TOML settings ([`Settings`]) and whole runs ([`run`]:
+//! ([`model_file`]), TOML settings ([`Settings`]) and whole runs ([`mod@run`]:
 //! simulate → train → sample, as the `sbi run` command and the benchmark sweeps use).
 //!
 //! Implemented methods ([`Method::implemented`]): CP-VAE, UP-VAE, NPE with

@@ -36,10 +36,10 @@
 //!   from 100,000 seeded prior draws. The last round's `K`-component MDN
 //!   starts from the one-component network (`Mdn::expand_components`); the
 //!   proposal of each later round is the previous single-Gaussian posterior
-//!   with its standard deviations doubled ([`SNPE_A_PROPOSAL_SCALE`]), truncated
+//!   with its standard deviations doubled (`SNPE_A_PROPOSAL_SCALE`), truncated
 //!   to the prior support. Components whose corrected precision is not
 //!   positive definite are left out while they hold less than
-//!   [`MAX_DROPPED_WEIGHT`] of the mixing weight together; beyond that it is an
+//!   `MAX_DROPPED_WEIGHT` of the mixing weight together; beyond that it is an
 //!   error naming the component.
 
 use std::path::Path;

@@ -37,7 +37,7 @@ impl Simulator for GaussianLinearSimulator {
         }
     }
 
-    /// Same model as [`Simulator::simulate_row`], vectorised ([`add_normal_noise`]).
+    /// Same model as [`Simulator::simulate_row`], vectorised (`add_normal_noise`).
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
         add_normal_noise(theta, rng, out, NOISE_VAR.sqrt());
     }

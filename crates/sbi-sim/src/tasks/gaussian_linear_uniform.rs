@@ -42,7 +42,7 @@ impl Simulator for GaussianLinearUniformSimulator {
     }
 
     /// Same model as [`Simulator::simulate_row`], vectorised
-    /// ([`super::gaussian_linear::add_normal_noise`]).
+    /// (`gaussian_linear::add_normal_noise`).
     fn simulate_chunk(&self, theta: ArrayView2<f64>, rng: &mut ChaCha8Rng, out: ArrayViewMut2<f64>) {
         super::gaussian_linear::add_normal_noise(theta, rng, out, NOISE_VAR.sqrt());
     }
