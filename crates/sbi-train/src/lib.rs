@@ -66,7 +66,7 @@ pub use posterior::{Draws, SampleConfig, check_observation, sample};
 pub use run::{RunOutput, RunSpec, Timings, Trained, draw, run, settings_json, train};
 pub use schedule::{KlSchedule, LrSchedule};
 pub use sequential::{SequentialConfig, SequentialEstimator, SnpeAPosterior};
-pub use settings::{Settings, apply};
+pub use settings::{BUILTIN as BUILTIN_SETTINGS, Settings, apply};
 pub use standardize::Standardizer;
 pub use trainer::{
     EpochStats, Fitted, Progress, StepContext, TrainReport, fit, fit_with, to_array, to_tensor, to_tensor1,

@@ -14,6 +14,9 @@
 //!
 //! Keys not given keep their defaults; an unknown key is an error naming it
 //! and listing the valid ones.
+//!
+//! The settings files of `benchmarks/configs/` are also built in ([`BUILTIN`]), so
+//! `--config cp-vae-fast` works without the repository at hand ([`Settings::load`]).
 
 use std::path::Path;
 
@@ -21,7 +24,25 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::TrainError;
+use crate::{Method, TrainError};
+
+/// Built-in settings: name, the method they are for, and the TOML text (the files of
+/// `benchmarks/configs/`, compiled in).
+///
+/// - `cp-vae-fast`: CP-VAE on the fused CPU engine, hidden `[32, 32]`, learning rate
+///   4e-3, patience 30; the settings of the sweep `paper-cp-vae-small-raw-p30`
+///   (docs/training.md, "The fast settings").
+/// - `up-vae-fast`: UP-VAE on the fused CPU engine, hidden `[32, 32]`, learning rate
+///   4e-3, `x_weight = 0`; the settings of the sweep `paper-up-vae-small-raw`.
+pub const BUILTIN: [(&str, Method, &str); 2] = [
+    ("cp-vae-fast", Method::CpVae, include_str!("../../../benchmarks/configs/cp-vae-fast.toml")),
+    ("up-vae-fast", Method::UpVae, include_str!("../../../benchmarks/configs/up-vae-fast.toml")),
+];
+
+/// `name (method), …` of the built-in settings, for error messages.
+fn builtin_list() -> String {
+    BUILTIN.iter().map(|(n, m, _)| format!("{n} ({m})")).collect::<Vec<_>>().join(", ")
+}
 
 /// Partial overrides of a method's model config and of the [`crate::TrainConfig`].
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -60,6 +81,42 @@ impl Settings {
             )));
         }
         Ok(settings)
+    }
+
+    /// Built-in settings by name ([`BUILTIN`]), for `method`. Errors on an unknown name
+    /// or on settings made for another method (both list the built-in names).
+    pub fn builtin(name: &str, method: Method) -> Result<Self, TrainError> {
+        let Some((_, for_method, text)) = BUILTIN.iter().find(|(n, _, _)| *n == name) else {
+            return Err(TrainError::InvalidConfig(format!(
+                "no built-in settings named '{name}' (built-in: {})",
+                builtin_list()
+            )));
+        };
+        if *for_method != method {
+            return Err(TrainError::InvalidConfig(format!(
+                "the built-in settings '{name}' are for {for_method}, not {method} (built-in: {})",
+                builtin_list()
+            )));
+        }
+        Self::from_toml_str(text)
+            .map_err(|e| TrainError::InvalidConfig(format!("built-in settings '{name}': {e}")))
+    }
+
+    /// Built-in settings by name (see [`Settings::builtin`]), or else a TOML file at
+    /// that path (`sbi train`/`sbi run --config`). A name that is neither says both.
+    pub fn load(name_or_path: &str, method: Method) -> Result<Self, TrainError> {
+        if BUILTIN.iter().any(|(n, _, _)| *n == name_or_path) {
+            return Self::builtin(name_or_path, method);
+        }
+        let path = Path::new(name_or_path);
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::from_toml_str(&text)
+                .map_err(|e| TrainError::InvalidConfig(format!("{}: {e}", path.display()))),
+            Err(e) => Err(TrainError::InvalidConfig(format!(
+                "{name_or_path}: not built-in settings ({}) and not a readable file: {e}",
+                builtin_list()
+            ))),
+        }
     }
 
     /// Reads and parses a TOML settings file.
@@ -109,6 +166,49 @@ mod tests {
     use super::*;
     use crate::{KlSchedule, TrainConfig};
     use sbi_nn::CpVaeConfig;
+
+    /// The built-in settings are the files of `benchmarks/configs/`, parse, apply over
+    /// their method's defaults, and are refused for another method or an unknown name;
+    /// `load` prefers a built-in name and otherwise reads the file.
+    #[test]
+    fn builtin_settings_are_the_config_files_and_check_their_method() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/configs");
+        for (name, method, _) in BUILTIN {
+            let built = Settings::builtin(name, method).unwrap();
+            let file = Settings::from_file(&root.join(format!("{name}.toml"))).unwrap();
+            assert_eq!(built, file, "{name}");
+            assert_eq!(Settings::load(name, method).unwrap(), file, "{name}");
+            crate::estimator(method, &built).unwrap();
+            let train = apply(&TrainConfig::new(), &built.train, "train").unwrap();
+            assert_eq!(train.engine, crate::Engine::Fused, "{name}");
+            let other = if method == Method::CpVae { Method::UpVae } else { Method::CpVae };
+            let err = Settings::builtin(name, other).unwrap_err().to_string();
+            assert!(err.contains(&format!("are for {method}, not {other}")), "{err}");
+            assert!(Settings::load(name, Method::NpeMaf).is_err(), "{name} for npe-maf");
+        }
+        let err = Settings::builtin("fast", Method::CpVae).unwrap_err().to_string();
+        assert!(
+            err.contains("no built-in settings named 'fast'") && err.contains("cp-vae-fast (cp-vae)"),
+            "{err}"
+        );
+        let err = Settings::load("/nonexistent/fast.toml", Method::CpVae).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "/nonexistent/fast.toml: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae))"
+            ),
+            "{err}"
+        );
+        let dir = std::env::temp_dir().join(format!("sbi-settings-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.toml");
+        std::fs::write(&path, "[train]\nlearning_rate = 1e-3\n").unwrap();
+        let s = Settings::load(path.to_str().unwrap(), Method::NpeMaf).unwrap();
+        assert_eq!(s.train["learning_rate"], serde_json::json!(1e-3));
+        std::fs::write(&path, "[train\nlearning_rate = 1e-3\n").unwrap();
+        let err = Settings::load(path.to_str().unwrap(), Method::CpVae);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.unwrap_err().to_string().contains("s.toml"), "a bad file is named");
+    }
 
     #[test]
     fn partial_tables_override_defaults() {

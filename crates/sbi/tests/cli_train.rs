@@ -225,3 +225,79 @@ fn bad_input_is_a_clear_error() {
         &["--num-samples"],
     );
 }
+
+/// `--config cp-vae-fast` (built in) trains the same model, bit for bit, as the file
+/// `benchmarks/configs/cp-vae-fast.toml` (the same draws from it); built-in settings for
+/// another method, or a name that is neither built in nor a file, are clear errors.
+#[test]
+fn builtin_settings_train_what_their_file_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/configs/cp-vae-fast.toml");
+    let model = dir.path().join("m.sbi");
+    let mut draws = Vec::new();
+    for config in ["cp-vae-fast", s(&file)] {
+        ok(sbi(&[
+            "train",
+            "--task",
+            "two_moons",
+            "--method",
+            "cp-vae",
+            "--budget",
+            "1000",
+            "--seed",
+            "3",
+            "--config",
+            config,
+            "--model",
+            s(&model),
+        ]));
+        let out = dir.path().join("draws.csv");
+        ok(sbi(&[
+            "sample",
+            "--model",
+            s(&model),
+            "--observation",
+            "1",
+            "--num-samples",
+            "300",
+            "--seed",
+            "4",
+            "--output",
+            s(&out),
+        ]));
+        draws.push(std::fs::read_to_string(&out).unwrap());
+    }
+    assert_eq!(draws[0], draws[1], "the built-in settings and the file trained different models");
+    fails(
+        sbi(&[
+            "train",
+            "--task",
+            "two_moons",
+            "--method",
+            "up-vae",
+            "--budget",
+            "100",
+            "--config",
+            "cp-vae-fast",
+            "--model",
+            s(&model),
+        ]),
+        &["the built-in settings 'cp-vae-fast' are for cp-vae, not up-vae", "up-vae-fast (up-vae)"],
+    );
+    fails(
+        sbi(&[
+            "train",
+            "--task",
+            "two_moons",
+            "--method",
+            "cp-vae",
+            "--budget",
+            "100",
+            "--config",
+            "fast",
+            "--model",
+            s(&model),
+        ]),
+        &["fast: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae)) and not a readable file"],
+    );
+}

@@ -31,9 +31,11 @@ pub struct TrainOpts {
     /// Seed of the run (simulations, initialisation, training, sampling).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// TOML settings file with optional [model] and [train] tables (see docs/training.md).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    /// TOML settings file with optional [model] and [train] tables (see docs/training.md),
+    /// or built-in settings by name: cp-vae-fast, up-vae-fast (the files of
+    /// benchmarks/configs/: the fused CPU engine with the settings that meet the paper).
+    #[arg(long, value_name = "FILE|NAME")]
+    config: Option<String>,
     /// Compute device: flex (= cpu), ndarray, wgpu or cuda (when compiled in).
     #[arg(long, default_value = "flex")]
     device: String,
@@ -51,7 +53,7 @@ impl TrainOpts {
             bail!("method '{method}' is not implemented yet (available: {})", names.join(", "));
         }
         let mut settings = match &self.config {
-            Some(path) => Settings::from_file(path)?,
+            Some(name_or_path) => Settings::load(name_or_path, method)?,
             None => Settings::default(),
         };
         if let Some(r) = self.rounds {
