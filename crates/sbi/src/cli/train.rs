@@ -72,9 +72,25 @@ impl TrainOpts {
         sbi::train::settings_json(method, &settings)?;
         let device: DeviceChoice = self.device.parse()?;
         device.device()?;
+        if let Some(note) = fused_device_note(&settings, device) {
+            eprintln!("{note}");
+        }
         check_count(self.budget, "--budget")?;
         Ok((method, settings, device))
     }
+}
+
+/// The note printed when the fused engine is asked for with a device other than the
+/// default CPU backend: it trains on the host whatever `--device` is (docs/training.md,
+/// "The fused CPU engine"), so the device only holds the trained model and samples.
+fn fused_device_note(settings: &Settings, device: DeviceChoice) -> Option<String> {
+    let fused = settings.train.get("engine").and_then(|v| v.as_str()) == Some("fused");
+    (fused && device != DeviceChoice::Flex).then(|| {
+        format!(
+            "note: engine = \"fused\" trains on the CPU whatever the device; --device {device} only \
+             holds the trained model and samples from it (engine = \"burn\" trains on the device)"
+        )
+    })
 }
 
 /// A progress reporter: an indicatif bar over epochs on stderr (drawn only on
@@ -380,4 +396,24 @@ pub fn run_cmd(args: RunArgs) -> Result<()> {
     }
     println!("{summary}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fused engine with any device but flex gets a note naming the device; the Burn
+    /// engine, or flex, gets none.
+    #[test]
+    fn the_fused_engine_on_another_device_is_noted() {
+        let fused = Settings::builtin("cp-vae-fast", Method::CpVae).unwrap();
+        for device in [DeviceChoice::Ndarray, DeviceChoice::Wgpu, DeviceChoice::Cuda] {
+            let note = fused_device_note(&fused, device).expect("a note");
+            assert!(note.contains(&format!("--device {device} only holds the trained model")), "{note}");
+        }
+        assert_eq!(fused_device_note(&fused, DeviceChoice::Flex), None);
+        for device in DeviceChoice::ALL {
+            assert_eq!(fused_device_note(&Settings::default(), device), None, "{device}");
+        }
+    }
 }
