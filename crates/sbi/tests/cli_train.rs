@@ -233,71 +233,25 @@ fn bad_input_is_a_clear_error() {
 fn builtin_settings_train_what_their_file_trains() {
     let dir = tempfile::tempdir().unwrap();
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benchmarks/configs/cp-vae-fast.toml");
-    let model = dir.path().join("m.sbi");
+    let (model, out) = (dir.path().join("m.sbi"), dir.path().join("draws.csv"));
+    let train = |method: &str, budget: &str, config: &str| {
+        let args = ["--task", "two_moons", "--method", method, "--budget", budget, "--seed", "3"];
+        sbi(&[&["train"], &args[..], &["--config", config, "--model", s(&model)]].concat())
+    };
     let mut draws = Vec::new();
     for config in ["cp-vae-fast", s(&file)] {
-        ok(sbi(&[
-            "train",
-            "--task",
-            "two_moons",
-            "--method",
-            "cp-vae",
-            "--budget",
-            "1000",
-            "--seed",
-            "3",
-            "--config",
-            config,
-            "--model",
-            s(&model),
-        ]));
-        let out = dir.path().join("draws.csv");
-        ok(sbi(&[
-            "sample",
-            "--model",
-            s(&model),
-            "--observation",
-            "1",
-            "--num-samples",
-            "300",
-            "--seed",
-            "4",
-            "--output",
-            s(&out),
-        ]));
+        ok(train("cp-vae", "1000", config));
+        let args = ["--observation", "1", "--num-samples", "300", "--seed", "4", "--output", s(&out)];
+        ok(sbi(&[&["sample", "--model", s(&model)], &args[..]].concat()));
         draws.push(std::fs::read_to_string(&out).unwrap());
     }
     assert_eq!(draws[0], draws[1], "the built-in settings and the file trained different models");
     fails(
-        sbi(&[
-            "train",
-            "--task",
-            "two_moons",
-            "--method",
-            "up-vae",
-            "--budget",
-            "100",
-            "--config",
-            "cp-vae-fast",
-            "--model",
-            s(&model),
-        ]),
+        train("up-vae", "100", "cp-vae-fast"),
         &["the built-in settings 'cp-vae-fast' are for cp-vae, not up-vae", "up-vae-fast (up-vae)"],
     );
     fails(
-        sbi(&[
-            "train",
-            "--task",
-            "two_moons",
-            "--method",
-            "cp-vae",
-            "--budget",
-            "100",
-            "--config",
-            "fast",
-            "--model",
-            s(&model),
-        ]),
+        train("cp-vae", "100", "fast"),
         &["fast: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae)) and not a readable file"],
     );
 }
