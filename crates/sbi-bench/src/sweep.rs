@@ -360,7 +360,31 @@ impl Sweep {
     /// Every run of the sweep, in the order they will run: budgets, then
     /// tasks, methods, observations and seeds (so that an interrupted sweep
     /// has complete small-budget tables first).
+    ///
+    /// Errors when a method's settings use `engine = "fused"` on a device other than
+    /// cpu/flex: that engine trains on the CPU whatever the device, so the stored
+    /// training times would be CPU times under the device's name.
     pub fn plan(&self) -> Result<Vec<PlannedRun>, BenchError> {
+        if self.device != DeviceChoice::Flex {
+            for method in &self.methods {
+                let fused = self
+                    .settings
+                    .get(method)
+                    .is_some_and(|s| s.train.get("engine").and_then(Value::as_str) == Some("fused"));
+                if fused {
+                    return Err(BenchError::Sweep {
+                        source_name: self.name.clone(),
+                        line: None,
+                        reason: format!(
+                            "the {method} settings use engine = \"fused\", which trains on the CPU whatever \
+                             the device: on device {} its training times would be CPU times; run it with \
+                             device cpu, or use settings without engine = \"fused\"",
+                            self.device
+                        ),
+                    });
+                }
+            }
+        }
         let mut runs = Vec::new();
         for &budget in &self.budgets {
             for task in &self.tasks {
@@ -543,6 +567,23 @@ num_samples = 500
         assert_eq!(runs[0].key.budget, 100);
         assert_eq!(runs.last().unwrap().key.budget, 200);
         assert_eq!(runs[0].config["num_samples"], 500);
+    }
+
+    /// The fused engine trains on the CPU, so a sweep that asks for it refuses another
+    /// device (naming the method), unless that method is not run.
+    #[test]
+    fn fused_settings_refuse_a_device_other_than_the_cpu() {
+        let quick = Sweep::builtin("quick").unwrap();
+        assert_eq!(quick.plan().unwrap().len(), 12);
+        for device in [DeviceChoice::Ndarray, DeviceChoice::Wgpu, DeviceChoice::Cuda] {
+            let mut s = quick.clone();
+            s.device = device;
+            let err = s.plan().unwrap_err().to_string();
+            assert!(err.contains("the cp-vae settings use engine = \"fused\""), "{err}");
+            assert!(err.contains(&format!("on device {device}")), "{err}");
+            s.methods = vec![Method::NpeNsf];
+            assert_eq!(s.plan().unwrap().len(), 4, "npe-nsf alone runs on {device}");
+        }
     }
 
     #[test]

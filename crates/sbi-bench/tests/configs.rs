@@ -1,6 +1,6 @@
 //! The committed sweep files (`benchmarks/sweeps/*.toml`) load and expand into runs, and
 //! the settings files for `--config` in `benchmarks/configs/` hold exactly the settings of
-//! the sweep whose results their comments quote.
+//! the sweep whose results their comments quote (and of the quick sweep's VAEs).
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +44,16 @@ fn fast_configs_match_their_sweeps() {
         let sweep = Sweep::load(dir.join("sweeps").join(sweep).to_str().unwrap()).unwrap();
         assert_eq!(sweep.methods, vec![method], "{config}");
         assert_eq!(Some(&settings), sweep.settings.get(&method), "{config} differs from its sweep");
+    }
+    // The quick sweep (the README's main job) runs the VAEs with the same files.
+    let quick = Sweep::builtin("quick").unwrap();
+    for (config, _, method) in pairs {
+        let settings = Settings::from_file(&dir.join("configs").join(config)).unwrap();
+        assert_eq!(
+            Some(&settings),
+            quick.settings.get(&method),
+            "the quick sweep's {method} differs from {config}"
+        );
     }
     // Every settings file there is one of the pairs above.
     let listed: Vec<PathBuf> = pairs.iter().map(|(c, _, _)| dir.join("configs").join(c)).collect();
