@@ -124,12 +124,7 @@ fn git_commit() -> String {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
+        .map(|s| cpu_description(&s, vector_extension()))
         .unwrap_or_else(|| "unknown CPU".to_string());
     let threads = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem = std::fs::read_to_string("/proc/meminfo")
@@ -144,6 +139,46 @@ fn machine() -> String {
     format!("{cpu}, {threads} logical CPUs{mem}")
 }
 
+/// The CPU as `/proc/cpuinfo` names it, with its family and model numbers and the widest
+/// vector extension the kernels use: `AMD EPYC (family 25, model 17, AVX-512)`. Virtual
+/// machines often report a bare model name ("AMD EPYC" for several generations), so the
+/// numbers are what tells two machines' timings apart.
+fn cpu_description(cpuinfo: &str, vector: Option<&str>) -> String {
+    let field = |key: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let name = field("model name").unwrap_or_else(|| "unknown CPU".to_string());
+    let mut details = Vec::new();
+    if let Some(family) = field("cpu family") {
+        details.push(format!("family {family}"));
+    }
+    if let Some(model) = field("model") {
+        details.push(format!("model {model}"));
+    }
+    details.extend(vector.map(str::to_string));
+    if details.is_empty() { name } else { format!("{name} ({})", details.join(", ")) }
+}
+
+/// The widest vector extension this CPU offers among those the simulators and the fused
+/// engine dispatch on.
+fn vector_extension() -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Some("AVX-512");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Some("AVX2");
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +190,15 @@ mod tests {
         assert_eq!(env.burn_version, BURN_VERSION);
         assert!(!env.git_commit.is_empty());
         assert!(env.machine.contains("logical CPUs"), "{}", env.machine);
+    }
+
+    #[test]
+    fn cpu_description_names_family_model_and_vector_extension() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
+                    model name\t: AMD EPYC\nstepping\t: 1\nprocessor\t: 1\ncpu family\t: 25\n";
+        assert_eq!(cpu_description(info, Some("AVX-512")), "AMD EPYC (family 25, model 17, AVX-512)");
+        assert_eq!(cpu_description(info, None), "AMD EPYC (family 25, model 17)");
+        assert_eq!(cpu_description("model name\t: Some CPU\n", None), "Some CPU");
+        assert_eq!(cpu_description("", Some("AVX2")), "unknown CPU (AVX2)");
     }
 }
