@@ -34,9 +34,16 @@ use crate::{Method, TrainError};
 ///   (docs/training.md, "The fast settings").
 /// - `up-vae-fast`: UP-VAE on the fused CPU engine, hidden `[32, 32]`, learning rate
 ///   4e-3, `x_weight = 0`; the settings of the sweep `paper-up-vae-small-raw`.
-pub const BUILTIN: [(&str, Method, &str); 2] = [
+/// - `cp-vae-accurate`: as `cp-vae-fast` but with averaged weights (`ema_decay = 0.99`)
+///   and the default patience; the settings of the sweep `paper-cp-vae-small`. More
+///   epochs, more accurate.
+/// - `up-vae-accurate`: `up-vae-fast` with averaged weights (`ema_decay = 0.99`); the
+///   settings of the sweep `paper-up-vae-small`.
+pub const BUILTIN: [(&str, Method, &str); 4] = [
     ("cp-vae-fast", Method::CpVae, include_str!("../../../benchmarks/configs/cp-vae-fast.toml")),
     ("up-vae-fast", Method::UpVae, include_str!("../../../benchmarks/configs/up-vae-fast.toml")),
+    ("cp-vae-accurate", Method::CpVae, include_str!("../../../benchmarks/configs/cp-vae-accurate.toml")),
+    ("up-vae-accurate", Method::UpVae, include_str!("../../../benchmarks/configs/up-vae-accurate.toml")),
 ];
 
 /// `name (method), …` of the built-in settings, for error messages.
@@ -194,7 +201,8 @@ mod tests {
         let err = Settings::load("/nonexistent/fast.toml", Method::CpVae).unwrap_err().to_string();
         assert!(
             err.contains(
-                "/nonexistent/fast.toml: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae))"
+                "/nonexistent/fast.toml: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae), \
+                 cp-vae-accurate (cp-vae), up-vae-accurate (up-vae))"
             ),
             "{err}"
         );

@@ -252,6 +252,9 @@ fn builtin_settings_train_what_their_file_trains() {
     );
     fails(
         train("cp-vae", "100", "fast"),
-        &["fast: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae)) and not a readable file"],
+        &[
+            "fast: not built-in settings (cp-vae-fast (cp-vae), up-vae-fast (up-vae), cp-vae-accurate (cp-vae), \
+             up-vae-accurate (up-vae)) and not a readable file",
+        ],
     );
 }

@@ -32,8 +32,9 @@ pub struct TrainOpts {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// TOML settings file with optional [model] and [train] tables (see docs/training.md),
-    /// or built-in settings by name: cp-vae-fast, up-vae-fast (the files of
-    /// benchmarks/configs/: the fused CPU engine with the settings that meet the paper).
+    /// or built-in settings by name: cp-vae-fast, up-vae-fast, cp-vae-accurate,
+    /// up-vae-accurate (the files of benchmarks/configs/: the fused CPU engine with the
+    /// settings that meet the paper; -accurate trains longer, with averaged weights).
     #[arg(long, value_name = "FILE|NAME")]
     config: Option<String>,
     /// Compute device: flex (= cpu), ndarray, wgpu or cuda (when compiled in).
