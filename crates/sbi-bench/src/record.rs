@@ -147,8 +147,8 @@ fn cpu_description(cpuinfo: &str, vector: Option<&str>) -> String {
     let field = |key: &str| {
         cpuinfo
             .lines()
-            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
-            .and_then(|l| l.split_once(':'))
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim() == key)
             .map(|(_, v)| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };

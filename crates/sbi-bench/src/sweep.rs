@@ -367,11 +367,7 @@ impl Sweep {
     pub fn plan(&self) -> Result<Vec<PlannedRun>, BenchError> {
         if self.device != DeviceChoice::Flex {
             for method in &self.methods {
-                let fused = self
-                    .settings
-                    .get(method)
-                    .is_some_and(|s| s.train.get("engine").and_then(Value::as_str) == Some("fused"));
-                if fused {
+                if self.settings.get(method).is_some_and(Settings::uses_fused_engine) {
                     return Err(BenchError::Sweep {
                         source_name: self.name.clone(),
                         line: None,

@@ -115,15 +115,21 @@ impl Settings {
         if BUILTIN.iter().any(|(n, _, _)| *n == name_or_path) {
             return Self::builtin(name_or_path, method);
         }
-        let path = Path::new(name_or_path);
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_toml_str(&text)
-                .map_err(|e| TrainError::InvalidConfig(format!("{}: {e}", path.display()))),
-            Err(e) => Err(TrainError::InvalidConfig(format!(
-                "{name_or_path}: not built-in settings ({}) and not a readable file: {e}",
+        Self::from_file(Path::new(name_or_path)).map_err(|e| match e {
+            TrainError::Io { source, .. } => TrainError::InvalidConfig(format!(
+                "{name_or_path}: not built-in settings ({}) and not a readable file: {source}",
                 builtin_list()
-            ))),
-        }
+            )),
+            other => other,
+        })
+    }
+
+    /// Whether these settings train on the fused CPU engine (`[train] engine = "fused"`,
+    /// read through [`crate::TrainConfig`], so a default engine counts too). That engine
+    /// trains on the CPU whatever the device.
+    pub fn uses_fused_engine(&self) -> bool {
+        apply(&crate::TrainConfig::new(), &self.train, "train")
+            .is_ok_and(|t| t.engine == crate::Engine::Fused)
     }
 
     /// Reads and parses a TOML settings file.

@@ -85,8 +85,7 @@ impl TrainOpts {
 /// default CPU backend: it trains on the host whatever `--device` is (docs/training.md,
 /// "The fused CPU engine"), so the device only holds the trained model and samples.
 fn fused_device_note(settings: &Settings, device: DeviceChoice) -> Option<String> {
-    let fused = settings.train.get("engine").and_then(|v| v.as_str()) == Some("fused");
-    (fused && device != DeviceChoice::Flex).then(|| {
+    (settings.uses_fused_engine() && device != DeviceChoice::Flex).then(|| {
         format!(
             "note: engine = \"fused\" trains on the CPU whatever the device; --device {device} only \
              holds the trained model and samples from it (engine = \"burn\" trains on the device)"
